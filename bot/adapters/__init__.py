@@ -1,0 +1,1 @@
+"""Network adapters: translate network traffic to neutral events, and carry out effects."""

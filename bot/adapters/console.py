@@ -1,0 +1,151 @@
+"""A terminal chat that plays several people and rooms at once.
+
+Input lines: `USER: TEXT` (USER writes in their direct chat with the bot) or `USER@REF: TEXT` (in the room
+of case REF); `# ...` is a comment; `@wait SECONDS` lets time pass so reminders can fall due. A leading
+`/` is taken as `!`. Output: `[ROOM] TEXT`, where ROOM is `dm:USER` or the case reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TextIO
+
+from bot.adapters.base import EffectDispatch
+from bot.core.context import Network
+from bot.domain.events import (
+    CreateCaseRoom,
+    Event,
+    Invite,
+    Kick,
+    LinkRoom,
+    MemberJoined,
+    SendMessage,
+    TextMessage,
+)
+
+NETWORK = Network("console", re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}"), "bob")
+_LINE = re.compile(r"^(?P<user>[A-Za-z][A-Za-z0-9_.-]{0,63})(?:@(?P<room>\S+))?:\s?(?P<text>.*)$", re.DOTALL)
+_WAIT = re.compile(r"^@wait\s+(?P<seconds>\d+(?:\.\d+)?)$")
+
+
+class ConsoleAdapter(EffectDispatch):
+    network = NETWORK.name
+
+    def __init__(self, out: TextIO, run_id: str) -> None:
+        self._out = out
+        self._run_id = run_id
+        self.echo_input = False
+        self.synthetic: list[Event] = []
+        self._counter = 0
+        self.printed = 0
+
+    def _print(self, room: str, text: str) -> None:
+        lines = text.splitlines() or [""]
+        self._out.write(f"[{room}] {lines[0]}\n")
+        for line in lines[1:]:
+            self._out.write(f"    {line}\n")
+        self._out.flush()
+        self.printed += 1
+
+    def _next_id(self, kind: str) -> str:
+        self._counter += 1
+        return f"{self._run_id}:{kind}-{self._counter}"
+
+    async def do_send_message(self, room_id: str | None, effect: SendMessage, txn_id: str) -> str | None:
+        prefix = "@room " if effect.mention_room else ""
+        self._print(room_id or "?", prefix + effect.text)
+        return None
+
+    async def do_create_case_room(
+        self, room_id: str | None, effect: CreateCaseRoom, txn_id: str
+    ) -> str | None:
+        self._print(effect.case_ref, f"* room created: {effect.name}")
+        for user in effect.invite:
+            self.synthetic.append(MemberJoined(self.network, self._next_id("join"), effect.case_ref, user))
+        return effect.case_ref
+
+    async def do_link_room(self, room_id: str | None, effect: LinkRoom, txn_id: str) -> str | None:
+        self._print(effect.room_id, f"* room linked to {effect.case_ref}")
+        return effect.room_id
+
+    async def do_invite(self, room_id: str | None, effect: Invite, txn_id: str) -> str | None:
+        # People in the console accept their invitations at once.
+        self._print(room_id or "?", f"* {effect.user} invited, and joins")
+        if room_id is not None:
+            self.synthetic.append(MemberJoined(self.network, self._next_id("join"), room_id, effect.user))
+        return None
+
+    async def do_kick(self, room_id: str | None, effect: Kick, txn_id: str) -> str | None:
+        self._print(room_id or "?", f"* {effect.user} removed from the room")
+        return None
+
+    def note(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def parse(self, line: str, number: int) -> Event | float | str | None:
+        """An input line -> an event, a number of seconds to wait, an error text, or None (comment)."""
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            return None
+        wait = _WAIT.match(stripped)
+        if wait:
+            return float(wait.group("seconds"))
+        match = _LINE.match(stripped)
+        if not match:
+            return f"line {number}: expected `USER: TEXT`, `USER@REF: TEXT` or `@wait SECONDS`"
+        text = match.group("text")
+        if text.startswith("/"):
+            text = "!" + text[1:]
+        user, room = match.group("user"), match.group("room")
+        return TextMessage(
+            network=self.network,
+            event_id=f"{self._run_id}:{number}",
+            room_id=room if room else f"dm:{user}",
+            sender=user,
+            text=text,
+            is_direct=room is None,
+        )
+
+
+async def read_lines(source: TextIO, interactive: bool) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    while True:
+        if interactive:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        line = await loop.run_in_executor(None, source.readline)
+        if not line:
+            return
+        yield line.rstrip("\n")
+
+
+async def run_console(
+    adapter: ConsoleAdapter,
+    source: TextIO,
+    interactive: bool,
+    handle: Callable[[Event], Awaitable[None]],
+) -> None:
+    number = 0
+    async for line in read_lines(source, interactive):
+        number += 1
+        item = adapter.parse(line, number)
+        if item is None:
+            continue
+        if isinstance(item, str):
+            adapter.note(f"! {item}")
+            continue
+        if isinstance(item, float):
+            await asyncio.sleep(item)
+            continue
+        if not interactive:
+            adapter.note(f"> {line.strip()}")
+        before = adapter.printed
+        await handle(item)
+        while adapter.synthetic:
+            await handle(adapter.synthetic.pop(0))
+        if adapter.printed == before and not interactive:
+            adapter.note("  (no answer)")

@@ -1,0 +1,1 @@
+"""The typed command registry and the commands themselves."""

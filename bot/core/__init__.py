@@ -1,0 +1,1 @@
+"""Use cases of caseroom; free of any network library."""

@@ -1,0 +1,175 @@
+"""Cases and their care teams: opening, inviting, joining, leaving, closing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.context import Ctx, Speaker, UserError
+from bot.core.render import role_name
+from bot.domain.events import CreateCaseRoom, Invite, Kick, Target
+from bot.domain.model import CaseStatus, ItemStatus, MemberState, Role, TargetKind
+from bot.i18n import _, fmt_date, ngettext, using
+from bot.storage.models import Case, Member, Need, PlanItem, User
+from bot.storage.repo import Repo
+
+
+async def open_case(ctx: Ctx, label: str, language: str | None = None) -> Case:
+    ref = await ctx.repo.next_case_ref(ctx.now.year)
+    case = Case(
+        ref=ref,
+        label=label,
+        network=ctx.network,
+        room_id=None,
+        status=CaseStatus.OPEN,
+        language=language or ctx.language,
+        created_by=ctx.user.id,
+        created_at=ctx.now,
+    )
+    await ctx.repo.add(case)
+    await ctx.repo.add(
+        Member(
+            case_id=case.id,
+            user_id=ctx.user.id,
+            role=Role.CASE_MANAGER,
+            state=MemberState.INVITED,
+            invited_by=ctx.user.id,
+            invited_at=ctx.now,
+        )
+    )
+    with using(ctx.services.case_translator(case)):
+        topic = _("Coordination room of case {ref}. Type !help for the commands.", ref=ref)
+    await ctx.speaker.emit(
+        Target(case_id=case.id),
+        CreateCaseRoom(ref, f"{ref} · {label}", topic, (ctx.user.handle,), (ctx.user.handle,)),
+    )
+    return case
+
+
+async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) -> Member:
+    case = ctx.require_case()
+    user = await ctx.repo.ensure_user(ctx.network, handle, ctx.now)
+    member = await ctx.repo.member(case.id, user.id)
+    if member is not None and member.state != MemberState.LEFT:
+        raise UserError(
+            _("{name} is already a member of this case, as {role}.", name=handle, role=role_name(member.role))
+        )
+    if member is None:
+        member = Member(case_id=case.id, user_id=user.id, invited_at=ctx.now)
+        ctx.repo.session.add(member)
+    member.role = role
+    member.organisation = organisation
+    member.state = MemberState.INVITED
+    member.invited_by = ctx.user.id
+    member.invited_at = ctx.now
+    member.joined_at = None
+    member.left_at = None
+    if role is Role.PERSON:
+        # Room messages follow the person's language from now on.
+        if user.language is None:
+            user.language = case.language
+        else:
+            case.language = user.language
+    await ctx.repo.session.flush()
+    await ctx.speaker.emit(Target(case_id=case.id), Invite(handle, role is Role.CASE_MANAGER))
+    return member
+
+
+async def member_joined(
+    speaker: Speaker, case: Case, user: User, member: Member, now: datetime, commands: str
+) -> None:
+    """Greet a member who joined, in their language, with what the room is for and what they may run."""
+    if member.state != MemberState.INVITED:
+        return
+    member.state = MemberState.JOINED
+    member.joined_at = now
+    role = Role(member.role)
+
+    def greeting(readers: list[User]) -> str:
+        return _(
+            "Welcome, {name}. This is the coordination room of case {ref}: the care team, the person and "
+            "their carers follow the service plan here, log what they do and get reminders. You are here as "
+            "{role}. You can use: {commands}. Type !help <command> for details.",
+            name=user.handle,
+            ref=case.ref,
+            role=role_name(role),
+            commands=commands,
+        )
+
+    await speaker.to_members(case, [user], greeting)
+
+
+async def end_membership(repo: Repo, case: Case, member: Member, now: datetime) -> int:
+    """Leaving or removal ends the role (the history stays) and the reminders addressed to that member."""
+    member.state = MemberState.LEFT
+    member.left_at = now
+    return await repo.cancel_reminders(case.id, target_kind=TargetKind.USER, target_user_id=member.user_id)
+
+
+async def member_left(speaker: Speaker, case: Case, user: User, member: Member, now: datetime) -> None:
+    if member.state == MemberState.LEFT:
+        return
+    await end_membership(speaker.repo, case, member, now)
+    await speaker.to_room(case, lambda: _("{name} has left the case room.", name=user.handle))
+
+
+async def remove(ctx: Ctx, handle: str) -> None:
+    case = ctx.require_case()
+    user = await ctx.repo.user(ctx.network, handle)
+    member = await ctx.repo.member(case.id, user.id) if user else None
+    if user is None or member is None or member.state == MemberState.LEFT:
+        raise UserError(_("{name} is not a member of this case. See !members.", name=handle))
+    if member.role == Role.CASE_MANAGER:
+        managers = await ctx.repo.members(case.id, Role.CASE_MANAGER)
+        if len(managers) <= 1:
+            raise UserError(
+                _("{name} is the only case manager; invite another one before removing them.", name=handle)
+            )
+    cancelled = await end_membership(ctx.repo, case, member, ctx.now)
+    await ctx.speaker.emit(Target(case_id=case.id), Kick(handle))
+    await ctx.reply(
+        _("{name} is no longer a member of this case.", name=handle)
+        + " "
+        + ngettext(
+            "{n} reminder addressed to them was cancelled.",
+            "{n} reminders addressed to them were cancelled.",
+            cancelled,
+        )
+    )
+
+
+async def close(ctx: Ctx, reason: str) -> None:
+    case = ctx.require_case()
+    case.status = CaseStatus.CLOSED
+    case.closed_at = ctx.now
+    case.close_reason = reason
+    case.next_review_at = None
+    cancelled = await ctx.repo.cancel_reminders(case.id)
+    needs = await ctx.repo.all_numbered(Need, case.id)
+    items = await ctx.repo.all_numbered(PlanItem, case.id)
+    actions = await ctx.repo.count_actions(case.id)
+    done = sum(1 for i in items if i.status == ItemStatus.DONE)
+    still_open = sum(1 for i in items if ItemStatus(i.status).is_open)
+    met = sum(1 for n in needs if n.met_at)
+
+    def summary() -> str:
+        return "\n".join(
+            [
+                _("Case {ref} is closed: {reason}", ref=case.ref, reason=reason),
+                _(
+                    "Opened {opened}, closed {closed}.",
+                    opened=fmt_date(case.created_at),
+                    closed=fmt_date(ctx.now),
+                ),
+                ngettext("{n} need recorded", "{n} needs recorded", len(needs))
+                + ", "
+                + _("{met} met", met=met),
+                ngettext("{n} plan item", "{n} plan items", len(items))
+                + ": "
+                + _("{done} done, {open} left open", done=done, open=still_open),
+                ngettext("{n} action logged", "{n} actions logged", actions),
+                ngettext("{n} pending reminder cancelled", "{n} pending reminders cancelled", cancelled),
+                _("The history stays readable here (!plan, !history)."),
+            ]
+        )
+
+    await ctx.speaker.to_room(case, summary)

@@ -1,0 +1,149 @@
+"""What a handler works with: the sender, the room, the case, and the ways to speak to people."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.core.clock import Clock
+from bot.domain.events import Effect, SendMessage, Target
+from bot.domain.model import MemberState, Role
+from bot.i18n import Catalogs, Translator, using
+from bot.settings import BotSettings
+from bot.storage.models import Case, Member, User
+from bot.storage.repo import Repo
+
+
+class UserError(Exception):
+    """Bad input or a refused action: the message (already in the sender's language) is the answer.
+
+    Raising it undoes whatever the handler changed.
+    """
+
+
+class UsageError(UserError):
+    """The arguments do not fit the command; the dispatcher adds the command's usage line."""
+
+
+class DialogFlow(Protocol):
+    """A multi-step conversation (see conversations/): states are names, data is JSON, both stored."""
+
+    name: str
+
+    async def start(self, ctx: Ctx, data: dict[str, Any]) -> str | None:
+        """Ask the first question; return the first state (None: nothing to ask, the dialog is over)."""
+
+    async def step(self, ctx: Ctx, state: str, data: dict[str, Any], text: str) -> str | None:
+        """Take one answer; return the next state, or None when the dialog is finished."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """What the core needs to know about a chat network: how its user ids look."""
+
+    name: str
+    user_id_pattern: re.Pattern[str]
+    example_user: str
+
+
+@dataclass
+class Services:
+    catalogs: Catalogs
+    clock: Clock
+    settings: BotSettings
+    networks: dict[str, Network] = field(default_factory=dict)
+    dialogs: Mapping[str, DialogFlow] = field(default_factory=dict)
+
+    def language_of(self, user: User) -> str:
+        return user.language or self.settings.language
+
+    def zone_of(self, user: User) -> ZoneInfo:
+        return ZoneInfo(user.timezone or self.settings.timezone)
+
+    def translator_for(self, user: User) -> Translator:
+        return self.catalogs.translator(self.language_of(user), self.zone_of(user))
+
+    def case_translator(self, case: Case) -> Translator:
+        return self.catalogs.translator(case.language, self.settings.timezone)
+
+
+@dataclass
+class Speaker:
+    """Writes messages into the outbox, each rendered for its readers' language and zone."""
+
+    repo: Repo
+    services: Services
+    network: str
+    now: datetime
+
+    async def emit(self, target: Target, effect: Effect) -> None:
+        await self.repo.enqueue(self.network, target, effect, self.now)
+
+    async def to_room(
+        self, case: Case, build: Callable[[], str], mentions: tuple[str, ...] = (), mention_room: bool = False
+    ) -> None:
+        """A general message to the case room, in the case's language."""
+        with using(self.services.case_translator(case)):
+            text = build()
+        await self.emit(Target(case_id=case.id), SendMessage(text, mentions, mention_room))
+
+    async def to_members(self, case: Case, users: Iterable[User], build: Callable[[list[User]], str]) -> None:
+        """A message addressed to particular members: one per language and zone, each naming its readers."""
+        groups: dict[tuple[str, str], list[User]] = {}
+        for user in users:
+            groups.setdefault((self.services.language_of(user), str(self.services.zone_of(user))), []).append(
+                user
+            )
+        for (language, zone), readers in groups.items():
+            with using(self.services.catalogs.translator(language, zone)):
+                text = build(readers)
+            await self.emit(Target(case_id=case.id), SendMessage(text, tuple(u.handle for u in readers)))
+
+
+@dataclass
+class Ctx:
+    """One inbound message being handled: who wrote, where, about which case."""
+
+    repo: Repo
+    services: Services
+    network: str
+    room_id: str
+    user: User
+    now: datetime
+    case: Case | None = None
+    member: Member | None = None
+
+    @property
+    def speaker(self) -> Speaker:
+        return Speaker(self.repo, self.services, self.network, self.now)
+
+    @property
+    def role(self) -> Role | None:
+        if self.member is None or self.member.state == MemberState.LEFT:
+            return None
+        return Role(self.member.role)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.services.zone_of(self.user)
+
+    @property
+    def language(self) -> str:
+        return self.services.language_of(self.user)
+
+    @property
+    def net(self) -> Network:
+        return self.services.networks[self.network]
+
+    def require_case(self) -> Case:
+        if self.case is None:
+            raise RuntimeError("room command without a case")
+        return self.case
+
+    async def reply(self, text: str) -> None:
+        """Answer the sender where they wrote, in their language (the current translator)."""
+        await self.speaker.emit(Target(room_id=self.room_id), SendMessage(text))

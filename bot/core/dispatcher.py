@@ -1,0 +1,268 @@
+"""Inbound event -> recorded in the inbox -> handled once, in one transaction with its effects."""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.commands.registry import Command, Registry
+from bot.core import cases
+from bot.core.context import Ctx, Services, UsageError, UserError
+from bot.core.dialogs import continue_dialog
+from bot.core.render import role_name
+from bot.domain.events import EVENT_TYPES, Event, MemberJoined, MemberLeft, ReactionAdded, TextMessage
+from bot.domain.model import CaseStatus, Role
+from bot.i18n import _, using
+from bot.storage.models import Dialog, InboxRow
+from bot.storage.repo import Repo
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4000
+MAX_ATTEMPTS = 3
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    return {"type": type(event).__name__, **asdict(event)}
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    values = dict(data)
+    name = values.pop("type")
+    for cls in EVENT_TYPES:
+        if cls.__name__ == name:
+            return cls(**values)
+    raise ValueError(f"unknown event type {name!r}")
+
+
+class Dispatcher:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], services: Services, registry: Registry
+    ) -> None:
+        self._sessions = sessions
+        self._services = services
+        self._registry = registry
+
+    async def receive(self, event: Event) -> bool:
+        """Record an inbound event before the network cursor moves on. False if it was seen before."""
+        try:
+            async with self._sessions.begin() as session:
+                repo = Repo(session)
+                if await repo.inbox_row(event.network, event.event_id) is not None:
+                    return False
+                session.add(
+                    InboxRow(
+                        network=event.network,
+                        event_id=event.event_id,
+                        payload=event_to_json(event),
+                        status="pending",
+                        attempts=0,
+                        received_at=self._services.clock.now(),
+                    )
+                )
+        except IntegrityError:  # another process recorded it first
+            return False
+        return True
+
+    async def process_pending(self, network: str) -> int:
+        """Handle every recorded, unhandled event of a network in arrival order."""
+        handled = 0
+        while True:
+            async with self._sessions.begin() as session:
+                ids = [row.id for row in await Repo(session).pending_inbox(network, 100)]
+            if not ids:
+                return handled
+            for row_id in ids:
+                await self._handle(row_id)
+                handled += 1
+
+    async def _handle(self, row_id: int) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                row = await session.get(InboxRow, row_id, with_for_update=True)
+                if row is None or row.status != "pending":
+                    return
+                await self._dispatch(Repo(session), event_from_json(row.payload))
+                row.status = "handled"
+                row.handled_at = self._services.clock.now()
+        except Exception as exc:
+            log.error(
+                "handling inbox event %s failed with %s\n%s",
+                row_id,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            await self._failed(row_id)
+
+    async def _failed(self, row_id: int) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(InboxRow, row_id, with_for_update=True)
+            if row is None:
+                return
+            row.attempts += 1
+            if row.attempts < MAX_ATTEMPTS:
+                return
+            row.status = "quarantined"
+            log.error("inbox event %s quarantined after %d attempts", row_id, row.attempts)
+            event = event_from_json(row.payload)
+            if isinstance(event, TextMessage):
+                repo = Repo(session)
+                user = await repo.ensure_user(event.network, event.sender, self._services.clock.now())
+                ctx = Ctx(
+                    repo, self._services, event.network, event.room_id, user, self._services.clock.now()
+                )
+                with using(self._services.translator_for(user)):
+                    await ctx.reply(
+                        _(
+                            "Sorry, I could not process your message (reference {id}). Nothing was "
+                            "changed; please tell your coordinator.",
+                            id=row_id,
+                        )
+                    )
+
+    async def _dispatch(self, repo: Repo, event: Event) -> None:
+        if isinstance(event, TextMessage):
+            await self._text(repo, event)
+        elif isinstance(event, MemberJoined | MemberLeft):
+            await self._membership(repo, event)
+        elif isinstance(event, ReactionAdded):
+            return
+
+    async def _membership(self, repo: Repo, event: MemberJoined | MemberLeft) -> None:
+        now = self._services.clock.now()
+        case = await repo.case_by_room(event.network, event.room_id)
+        user = await repo.user(event.network, event.user)
+        if case is None or user is None:
+            return
+        member = await repo.member(case.id, user.id)
+        if member is None:
+            return
+        ctx_speaker = Ctx(repo, self._services, event.network, event.room_id, user, now).speaker
+        if isinstance(event, MemberJoined):
+            commands = self._registry.names_for(Role(member.role))
+            await cases.member_joined(ctx_speaker, case, user, member, now, commands)
+        else:
+            await cases.member_left(ctx_speaker, case, user, member, now)
+
+    async def _text(self, repo: Repo, event: TextMessage) -> None:
+        now = self._services.clock.now()
+        user = await repo.ensure_user(event.network, event.sender, now)
+        case = await repo.case_by_room(event.network, event.room_id)
+        if case is None and not event.is_direct:
+            return
+        member = await repo.member(case.id, user.id) if case is not None else None
+        ctx = Ctx(repo, self._services, event.network, event.room_id, user, now, case, member)
+        with using(self._services.translator_for(user)):
+            await self._text_in_context(ctx, event.text.strip())
+
+    async def _text_in_context(self, ctx: Ctx, text: str) -> None:
+        if not text:
+            return
+        is_command = text.startswith("!")
+        dialog = await ctx.repo.dialog(ctx.network, ctx.room_id, ctx.user.id)
+        expired = dialog is not None and dialog.expires_at <= ctx.now
+        if dialog is not None and expired:
+            await ctx.repo.delete(dialog)
+            dialog = None
+        if not (is_command or dialog is not None or ctx.case is None):
+            return  # conversation between people in the case room: not for the bot
+        if len(text) > MAX_MESSAGE:
+            await ctx.reply(
+                _(
+                    "Your message is too long ({length} characters; at most {limit}). Nothing was changed.",
+                    length=len(text),
+                    limit=MAX_MESSAGE,
+                )
+            )
+            return
+        if _CONTROL.search(text):
+            await ctx.reply(
+                _("Your message contains control characters; please send plain text. Nothing was changed.")
+            )
+            return
+        if is_command:
+            await self._command(ctx, text[1:])
+        elif dialog is not None:
+            await self._guarded(ctx, lambda: self._continue(ctx, dialog, text))
+        elif expired:
+            await ctx.reply(
+                _(
+                    "The dialog expired after {n} minutes without an answer; nothing was kept. Start "
+                    "again when you are ready.",
+                    n=self._services.settings.dialog_timeout_minutes,
+                )
+            )
+        else:
+            await ctx.reply(_("I understand commands that start with “!”. Type !help to see them."))
+
+    async def _continue(self, ctx: Ctx, dialog: Dialog, text: str) -> None:
+        await continue_dialog(ctx, dialog, text)
+
+    async def _command(self, ctx: Ctx, text: str) -> None:
+        found = self._registry.find(text)
+        name = (text.split() or [""])[0][:40]
+        if found is None:
+            await ctx.reply(
+                _("Unknown command “!{name}”. Type !help to see the commands you can use.", name=name)
+            )
+            return
+        command, rest = found
+        refusal = self._refusal(ctx, command)
+        if refusal:
+            await ctx.reply(refusal)
+            return
+        await self._guarded(ctx, lambda: self._run(ctx, command, rest), command)
+
+    def _refusal(self, ctx: Ctx, command: Command[Any]) -> str | None:
+        """Why the sender may not run this command here (deny by default), or None."""
+        if ctx.case is None:
+            if not command.in_direct:
+                return _("!{name} works in a case room.", name=command.name)
+            if not command.allowed_in_direct(ctx.user.handle, self._services.settings.case_managers):
+                return _(
+                    "Only case managers can use !{name}. Ask your coordinator to add you to the case "
+                    "managers.",
+                    name=command.name,
+                )
+            return None
+        if not command.in_room:
+            return _("!{name} works in your direct chat with me.", name=command.name)
+        if ctx.role is None:
+            return _("You are not a member of case {ref}.", ref=ctx.case.ref)
+        if not command.allowed_in_room(ctx.role):
+            return _(
+                "As {role} you cannot use !{name}. Type !help to see what you can do.",
+                role=role_name(ctx.role),
+                name=command.name,
+            )
+        if ctx.case.status == CaseStatus.CLOSED and command.writes:
+            return _("Case {ref} is closed: it can be read, not changed.", ref=ctx.case.ref)
+        return None
+
+    async def _run(self, ctx: Ctx, command: Command[Any], rest: str) -> None:
+        await command.run(ctx, command.parse(ctx, rest))
+
+    async def _guarded(self, ctx: Ctx, action: Any, command: Command[Any] | None = None) -> None:
+        """Run a handler in a savepoint: a UserError undoes its changes and becomes the answer."""
+        session = ctx.repo.session
+        try:
+            async with session.begin_nested():
+                await action()
+        except UserError as error:
+            for row in (ctx.user, ctx.case, ctx.member):
+                if row is not None:
+                    await session.refresh(row)
+            message = str(error)
+            if isinstance(error, UsageError) and command is not None:
+                usage = (
+                    f"!{command.name} {_(command.usage)}".rstrip() if command.usage else f"!{command.name}"
+                )
+                message += "\n" + _("Usage: {usage}", usage=usage)
+            await ctx.reply(message)

@@ -1,0 +1,207 @@
+"""Reminders, follow-ups and reviews. The rows are the truth; whoever wakes us only calls fire_due."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.context import Services, Speaker
+from bot.core.render import describe_interval, role_name, status_name
+from bot.core.when import DEFAULT_TIME, next_occurrence
+from bot.domain.model import (
+    CaseStatus,
+    Interval,
+    ReminderKind,
+    ReminderStatus,
+    Role,
+    TargetKind,
+)
+from bot.i18n import _, fmt_datetime, ngettext
+from bot.storage.models import Case, PlanItem, Reminder, User
+from bot.storage.repo import Repo
+
+log = logging.getLogger(__name__)
+
+# A reminder handed over later than this after its due time says that it is late.
+LATE_AFTER = timedelta(minutes=2)
+REVIEW_NOTICE = timedelta(days=7)
+
+
+async def create(
+    repo: Repo,
+    case: Case,
+    *,
+    kind: ReminderKind,
+    creator: User,
+    target_kind: TargetKind,
+    due_at: datetime,
+    zone: ZoneInfo,
+    now: datetime,
+    target_user: User | None = None,
+    target_role: Role | None = None,
+    text: str | None = None,
+    item_id: int | None = None,
+    interval: Interval | None = None,
+) -> Reminder:
+    reminder = Reminder(
+        case_id=case.id,
+        number=await repo.next_number(Reminder, case.id),
+        kind=kind,
+        created_by=creator.id,
+        target_kind=target_kind,
+        target_user_id=target_user.id if target_user else None,
+        target_role=target_role.value if target_role else None,
+        text=text,
+        item_id=item_id,
+        due_at=due_at,
+        interval=interval.encode() if interval else None,
+        timezone=str(zone),
+        status=ReminderStatus.PENDING,
+        fired_count=0,
+        created_at=now,
+    )
+    await repo.add(reminder)
+    return reminder
+
+
+async def schedule_review(
+    repo: Repo, case: Case, creator: User, when: datetime, zone: ZoneInfo, now: datetime
+) -> None:
+    """Set the next review: the case managers are reminded a week before and on the day."""
+    await repo.cancel_reminders(case.id, kind=ReminderKind.REVIEW)
+    case.next_review_at = when
+    for due in (when - REVIEW_NOTICE, when):
+        if due > now:
+            await create(
+                repo,
+                case,
+                kind=ReminderKind.REVIEW,
+                creator=creator,
+                target_kind=TargetKind.ROLE,
+                target_role=Role.CASE_MANAGER,
+                due_at=due,
+                zone=zone,
+                now=now,
+            )
+
+
+def review_date(after: datetime, interval: Interval, zone: ZoneInfo) -> datetime:
+    """The next review: one interval after `after`, at the interval's time or 09:00 local."""
+    return next_occurrence(
+        Interval(interval.count, interval.unit, None, interval.at or DEFAULT_TIME), zone, after
+    )
+
+
+def describe_target(reminder: Reminder, users: dict[int, User]) -> str:
+    if reminder.target_kind == TargetKind.ROOM:
+        return _("the whole room")
+    if reminder.target_kind == TargetKind.ROLE and reminder.target_role:
+        return _("every {role}", role=role_name(reminder.target_role))
+    assert reminder.target_user_id is not None
+    return users[reminder.target_user_id].handle
+
+
+async def _recipients(repo: Repo, reminder: Reminder) -> list[User] | None:
+    """The members a reminder addresses now (None: the whole room). Roles resolve at firing time."""
+    if reminder.target_kind == TargetKind.ROOM:
+        return None
+    if reminder.target_kind == TargetKind.ROLE:
+        return [user for _m, user in await repo.members(reminder.case_id, Role(reminder.target_role or ""))]
+    members = await repo.members(reminder.case_id)
+    return [user for _m, user in members if user.id == reminder.target_user_id]
+
+
+def _message(case: Case, reminder: Reminder, item: PlanItem | None, missed: int, late: bool) -> str:
+    """The reminder's text in the current translator's language."""
+    if reminder.kind == ReminderKind.REVIEW and case.next_review_at is not None:
+        body = _(
+            "Review of case {ref} ({label}) is due {when}. Walk through the plan with !review start.",
+            ref=case.ref,
+            label=case.label,
+            when=fmt_datetime(case.next_review_at),
+        )
+    elif reminder.kind == ReminderKind.FOLLOWUP and item is not None:
+        due = fmt_datetime(item.due_at) if item.due_at else _("no due date")
+        body = _(
+            "Follow-up on plan item #{n} “{text}”: {status}, {due}. Update it with !plan done {n} or "
+            "!log #{n} <what was done>.",
+            n=item.number,
+            text=item.text,
+            status=status_name(item.status),
+            due=due,
+        )
+    else:
+        body = _("Reminder: {text}", text=reminder.text or "")
+    if late:
+        body += " " + _("(due {when}; sent late)", when=fmt_datetime(reminder.due_at))
+    if missed:
+        body += " " + ngettext(
+            "({n} earlier occurrence was missed while I was offline.)",
+            "({n} earlier occurrences were missed while I was offline.)",
+            missed,
+        )
+    if reminder.interval:
+        body += " " + _("Repeats {interval}.", interval=describe_interval(Interval.decode(reminder.interval)))
+    return body
+
+
+def _missed_and_next(reminder: Reminder, now: datetime) -> tuple[int, datetime | None]:
+    """For a recurring reminder: how many occurrences passed unsent, and the next one after now."""
+    if not reminder.interval:
+        return 0, None
+    interval = Interval.decode(reminder.interval)
+    zone = ZoneInfo(reminder.timezone)
+    missed = 0
+    upcoming = next_occurrence(interval, zone, reminder.due_at)
+    while upcoming <= now:
+        missed += 1
+        upcoming = next_occurrence(interval, zone, upcoming)
+    return missed, upcoming
+
+
+async def fire_due(repo: Repo, services: Services, now: datetime, limit: int = 500) -> int:
+    """Turn every due reminder into outbox rows and advance or finish it, in the caller's transaction."""
+    fired = 0
+    for reminder in await repo.due_reminders(now, limit):
+        case = await repo.case_by_id(reminder.case_id)
+        if case.status != CaseStatus.OPEN:
+            reminder.status = ReminderStatus.CANCELLED
+            continue
+        await _fire_one(repo, services, case, reminder, now)
+        fired += 1
+    return fired
+
+
+async def _fire_one(repo: Repo, services: Services, case: Case, reminder: Reminder, now: datetime) -> None:
+    late = now - reminder.due_at > LATE_AFTER
+    missed, upcoming = _missed_and_next(reminder, now)
+    item = await repo.item_by_id(reminder.item_id) if reminder.item_id is not None else None
+    speaker = Speaker(repo, services, case.network, now)
+    recipients = await _recipients(repo, reminder)
+
+    def message() -> str:
+        return _message(case, reminder, item, missed, late)
+
+    def addressed(readers: list[User]) -> str:
+        return _("{names}: {text}", names=", ".join(u.handle for u in readers), text=message())
+
+    if recipients:
+        await speaker.to_members(case, recipients, addressed)
+    else:
+        # The whole room, or a role nobody holds any more: the room is told rather than nobody.
+        await speaker.to_room(case, message, mention_room=recipients is None)
+    log.info(
+        "reminder %s of case %s fired (due %s, late=%s, missed=%d)",
+        reminder.id,
+        case.ref,
+        reminder.due_at.isoformat(),
+        late,
+        missed,
+    )
+    reminder.fired_count += 1
+    reminder.last_fired_at = now
+    if upcoming is not None:
+        reminder.due_at = upcoming
+    else:
+        reminder.status = ReminderStatus.DONE

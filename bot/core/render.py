@@ -1,0 +1,111 @@
+"""Words and layouts shown to people: role, status and domain names, intervals, the service plan."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain.model import Interval, ItemStatus, NeedDomain, Role, Unit
+from bot.i18n import N_, _, current, fmt_datetime, ngettext
+from bot.storage.models import Case, Need, PlanItem, User
+
+ROLE_NAMES = {
+    Role.CASE_MANAGER: N_("case manager"),
+    Role.PROFESSIONAL: N_("professional"),
+    Role.PERSON: N_("person"),
+    Role.CARER: N_("carer"),
+    Role.OBSERVER: N_("observer"),
+}
+
+STATUS_NAMES = {
+    ItemStatus.PLANNED: N_("planned"),
+    ItemStatus.IN_PROGRESS: N_("in progress"),
+    ItemStatus.BLOCKED: N_("blocked"),
+    ItemStatus.DONE: N_("done"),
+    ItemStatus.CANCELLED: N_("cancelled"),
+}
+
+DOMAIN_NAMES = {
+    NeedDomain.HEALTH: N_("health"),
+    NeedDomain.AUTONOMY: N_("autonomy"),
+    NeedDomain.MENTAL_HEALTH: N_("mental health"),
+    NeedDomain.SOCIAL: N_("social and family"),
+    NeedDomain.HOUSING: N_("housing"),
+    NeedDomain.FINANCES: N_("finances and rights"),
+    NeedDomain.WORK_EDUCATION: N_("work and education"),
+}
+
+
+def role_name(role: Role | str) -> str:
+    return _(ROLE_NAMES[Role(role)])
+
+
+def status_name(status: ItemStatus | str) -> str:
+    return _(STATUS_NAMES[ItemStatus(status)])
+
+
+def domain_name(domain: NeedDomain | str) -> str:
+    return _(DOMAIN_NAMES[NeedDomain(domain)])
+
+
+def names(users: Sequence[User]) -> str:
+    return ", ".join(u.handle for u in users)
+
+
+def describe_interval(interval: Interval) -> str:
+    n = interval.count
+    at = interval.at.strftime("%H:%M") if interval.at else None
+    if interval.weekday is not None:
+        weekday = str(current().locale.days["format"]["wide"][interval.weekday])
+        return ngettext(
+            "every {weekday} at {time}", "every {n} weeks on {weekday} at {time}", n, weekday=weekday, time=at
+        )
+    text = {
+        Unit.DAY: ngettext("every day", "every {n} days", n),
+        Unit.WEEK: ngettext("every week", "every {n} weeks", n),
+        Unit.MONTH: ngettext("every month", "every {n} months", n),
+        Unit.YEAR: ngettext("every year", "every {n} years", n),
+    }[interval.unit]
+    return _("{interval} at {time}", interval=text, time=at) if at else text
+
+
+def _item_line(item: PlanItem, owners: dict[int, User], needs: dict[int, Need], now: datetime) -> str:
+    parts = [f"#{item.number} {item.text}"]
+    if item.owner_id is not None:
+        parts.append(_("owner: {name}", name=owners[item.owner_id].handle))
+    if item.frequency:
+        parts.append(describe_interval(Interval.decode(item.frequency)))
+    if item.due_at is not None:
+        if ItemStatus(item.status).is_open and item.due_at < now:
+            parts.append(_("due {when} — OVERDUE", when=fmt_datetime(item.due_at)))
+        else:
+            parts.append(_("due {when}", when=fmt_datetime(item.due_at)))
+    if item.need_id is not None and item.need_id in needs:
+        parts.append(_("for need {n}", n=needs[item.need_id].number))
+    return " · ".join(parts)
+
+
+def render_plan(
+    case: Case, needs: Sequence[Need], items: Sequence[PlanItem], owners: dict[int, User], now: datetime
+) -> str:
+    lines = [_("Service plan of {ref} · {label}", ref=case.ref, label=case.label)]
+    lines.append(_("Needs:"))
+    if not needs:
+        lines.append("  " + _("none recorded yet (!need add <domain> <text>)"))
+    for need in needs:
+        flag = _("met") if need.met_at else _("UNMET")
+        lines.append(f"  {need.number}. [{domain_name(need.domain)}] {need.text} — {flag}")
+    by_id = {n.id: n for n in needs}
+    lines.append(_("Plan items:"))
+    if not items:
+        lines.append("  " + _("none yet (!plan add <text>)"))
+    for status in ItemStatus:
+        group = [i for i in items if i.status == status]
+        if group:
+            lines.append(f"  {status_name(status)}:")
+            lines.extend("    " + _item_line(i, owners, by_id, now) for i in group)
+    if case.next_review_at is not None:
+        lines.append(_("Next review: {when}", when=fmt_datetime(case.next_review_at)))
+    else:
+        lines.append(_("No review scheduled (!review every <interval>)."))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The outbox sender; the inbox lives in the dispatcher's first transaction."""

@@ -1,0 +1,86 @@
+"""Deliver committed outbox rows in order, and mark them sent. A row's id is its transaction id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import Clock
+from bot.domain.events import CreateCaseRoom, Effect, effect_from_json
+from bot.storage.models import OutboxRow
+from bot.storage.repo import Repo
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """The network refused or failed for now; the row stays and is retried after `retry_after` seconds."""
+
+    def __init__(self, reason: str, retry_after: float = 5.0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Transport(Protocol):
+    network: str
+
+    async def deliver(self, room_id: str | None, effect: Effect, txn_id: str) -> str | None:
+        """Carry out one effect; CreateCaseRoom answers the new room's id."""
+
+
+def txn_id(row_id: int) -> str:
+    return f"caseroom-{row_id}"
+
+
+class OutboxSender:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], transport: Transport, clock: Clock
+    ) -> None:
+        self._sessions = sessions
+        self._transport = transport
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    async def flush(self) -> float | None:
+        """Deliver everything pending. Returns None when done, or seconds to wait before retrying."""
+        async with self._lock:
+            while True:
+                async with self._sessions.begin() as session:
+                    rows = list(await Repo(session).unsent(self._transport.network, 100))
+                if not rows:
+                    return None
+                for row in rows:
+                    retry = await self._deliver(row)
+                    if retry is not None:
+                        return retry
+
+    async def _deliver(self, row: OutboxRow) -> float | None:
+        effect = effect_from_json(row.payload)
+        room_id = row.room_id
+        if room_id is None and row.case_id is not None and not isinstance(effect, CreateCaseRoom):
+            async with self._sessions.begin() as session:
+                room_id = (await Repo(session).case_by_id(row.case_id)).room_id
+            if room_id is None:
+                log.warning("outbox row %s waits for the room of case %s", row.id, row.case_id)
+                return 5.0
+        try:
+            result = await self._transport.deliver(room_id, effect, txn_id(row.id))
+        except DeliveryError as error:
+            async with self._sessions.begin() as session:
+                stored = await session.get(OutboxRow, row.id)
+                if stored is not None:
+                    stored.attempts += 1
+                    stored.last_error = str(error)[:500]
+            log.warning("outbox row %s not delivered (%s); retry in %.1fs", row.id, error, error.retry_after)
+            return error.retry_after
+        async with self._sessions.begin() as session:
+            stored = await session.get(OutboxRow, row.id)
+            assert stored is not None
+            stored.sent_at = self._clock.now()
+            stored.attempts += 1
+            if isinstance(effect, CreateCaseRoom) and row.case_id is not None and result is not None:
+                (await Repo(session).case_by_id(row.case_id)).room_id = result
+        return None

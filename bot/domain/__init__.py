@@ -1,0 +1,1 @@
+"""Pure types of the field: no I/O, no framework imports."""

@@ -1,0 +1,1 @@
+"""Waking up for reminders: the database holds them, APScheduler only rings."""

@@ -1,0 +1,81 @@
+"""An alarm clock on APScheduler 3: one job at the earliest due reminder, and a slow poll as a safety net.
+
+Nothing about a reminder lives in the scheduler's memory, so nothing is lost when the process dies: at
+start the alarm rings once and every reminder that fell due meanwhile is sent, marked late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core import reminders
+from bot.core.context import Services
+from bot.storage.repo import Repo
+
+log = logging.getLogger(__name__)
+
+
+class Alarm:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        services: Services,
+        after_firing: Callable[[], Awaitable[None]],
+        poll_seconds: float = 60.0,
+    ) -> None:
+        self._sessions = sessions
+        self._services = services
+        self._after_firing = after_firing
+        self._poll_seconds = poll_seconds
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._scheduler.add_job(
+            self.ring, IntervalTrigger(seconds=self._poll_seconds), id="poll", max_instances=1, coalesce=True
+        )
+        self._scheduler.start()
+        await self.ring()
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    async def ring(self) -> int:
+        """Fire whatever is due, hand it to the senders, and set the alarm for the next one."""
+        async with self._lock:
+            total = 0
+            while True:
+                async with self._sessions.begin() as session:
+                    fired = await reminders.fire_due(
+                        Repo(session), self._services, self._services.clock.now()
+                    )
+                total += fired
+                if fired < 500:
+                    break
+            if total:
+                log.info("fired %d reminders", total)
+                await self._after_firing()
+        await self.rearm()
+        return total
+
+    async def rearm(self) -> None:
+        async with self._sessions.begin() as session:
+            earliest = await Repo(session).earliest_due()
+        if earliest is None or not self._scheduler.running:
+            return
+        self._scheduler.add_job(
+            self.ring,
+            DateTrigger(run_date=max(earliest, self._services.clock.now())),
+            id="wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )

@@ -1,0 +1,1 @@
+"""Tables, engine and repositories: the only package that imports sqlalchemy.orm."""
