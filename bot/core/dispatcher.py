@@ -232,10 +232,10 @@ class Dispatcher:
                     name=command.name,
                 )
             return None
-        if not command.in_room:
-            return _("!{name} works in your direct chat with me.", name=command.name)
         if ctx.role is None:
             return _("You are not a member of case {ref}.", ref=ctx.case.ref)
+        if not command.in_room:
+            return _("!{name} works in your direct chat with me.", name=command.name)
         if not command.allowed_in_room(ctx.role):
             return _(
                 "As {role} you cannot use !{name}. Type !help to see what you can do.",

@@ -83,7 +83,7 @@ class Repo:
             )
             .order_by(Case.ref)
         )
-        return [(case, member) for case, member in rows.tuples()]
+        return [(case, member) for case, member in rows]
 
     # members ---------------------------------------------------------------------------------------
     async def member(self, case_id: int, user_id: int) -> Member | None:
@@ -100,7 +100,7 @@ class Repo:
         )
         if role is not None:
             query = query.where(Member.role == role)
-        return [(m, u) for m, u in (await self.session.execute(query)).tuples()]
+        return [(m, u) for m, u in (await self.session.execute(query))]
 
     # numbered rows (needs, plan items, reminders) --------------------------------------------------
     async def next_number(self, model: type[Numbered], case_id: int) -> int:
@@ -132,7 +132,7 @@ class Repo:
         )
         if item_id is not None:
             query = query.where(ActionEntry.item_id == item_id)
-        return [(a, u) for a, u in (await self.session.execute(query)).tuples()]
+        return [(a, u) for a, u in (await self.session.execute(query))]
 
     async def count_actions(self, case_id: int) -> int:
         return int(
