@@ -240,10 +240,11 @@ def next_occurrence(interval: Interval, zone: ZoneInfo, previous: datetime) -> d
 
 
 def _normalise(moment: datetime) -> datetime:
-    """Resolve wall-clock times that DST skips (02:30 on the spring-forward night) to a real moment."""
+    """Resolve wall-clock times that DST skips (02:30 on the spring-forward night) to a real moment.
+
+    With fold=0 zoneinfo reads a skipped time with the offset from before the change, so 02:30 becomes
+    03:30 summer time: the reminder comes an hour late on that one night instead of never.
+    """
     zone = moment.tzinfo
     assert isinstance(zone, ZoneInfo)
-    round_trip = moment.astimezone(ZoneInfo("UTC")).astimezone(zone)
-    if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
-        return moment.replace(fold=1).astimezone(ZoneInfo("UTC")).astimezone(zone)
-    return moment
+    return moment.replace(fold=0).astimezone(ZoneInfo("UTC")).astimezone(zone)

@@ -1,0 +1,31 @@
+"""Every effect the core can ask for is carried out by every adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.adapters.base import EffectDispatch, effect_method
+from bot.adapters.console import ConsoleAdapter
+from bot.domain.events import EFFECT_TYPES, Effect, effect_from_json, effect_to_json
+
+ADAPTERS: list[type[EffectDispatch]] = [ConsoleAdapter]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda a: a.__name__)
+@pytest.mark.parametrize("effect", EFFECT_TYPES, ids=lambda e: e.kind)
+def test_adapter_implements_effect(adapter: type[EffectDispatch], effect: type[Effect]) -> None:
+    assert callable(getattr(adapter, effect_method(effect), None)), f"{adapter.__name__} misses {effect.kind}"
+
+
+def test_effect_union_and_tuple_agree() -> None:
+    assert set(Effect.__args__) == set(EFFECT_TYPES)  # type: ignore[attr-defined]
+
+
+def test_effects_survive_the_outbox_round_trip() -> None:
+    from bot.domain.events import CreateCaseRoom, Invite, Kick, LinkRoom, SendMessage
+
+    samples: list[Effect] = [SendMessage("hi", ("bob",), True), CreateCaseRoom("C-1", "n", "t", ("a",), ("a",)),
+                             LinkRoom("C-1", "!room"), Invite("bob", True), Kick("bob", "left")]
+    assert {type(s) for s in samples} == set(EFFECT_TYPES)
+    for sample in samples:
+        assert effect_from_json(effect_to_json(sample)) == sample
