@@ -1,7 +1,8 @@
 """A terminal chat that plays several people and rooms at once.
 
 Input lines: `USER: TEXT` (USER writes in their direct chat with the bot) or `USER@REF: TEXT` (in the room
-of case REF); `# ...` is a comment; `@wait SECONDS` lets time pass so reminders can fall due. A leading
+of case REF; `USER@last: TEXT` writes in the room of the case opened last in this run); `# ...` is a
+comment (echoed when running a script); `@wait SECONDS` lets time pass so reminders can fall due. A leading
 `/` is taken as `!`. Output: `[ROOM] TEXT`, where ROOM is `dm:USER` or the case reference.
 """
 
@@ -41,6 +42,7 @@ class ConsoleAdapter(EffectDispatch):
         self.synthetic: list[Event] = []
         self._counter = 0
         self.printed = 0
+        self.last_room: str | None = None
 
     def _print(self, room: str, text: str) -> None:
         lines = text.splitlines() or [""]
@@ -63,6 +65,7 @@ class ConsoleAdapter(EffectDispatch):
         self, room_id: str | None, effect: CreateCaseRoom, txn_id: str
     ) -> str | None:
         self._print(effect.case_ref, f"* room created: {effect.name}")
+        self.last_room = effect.case_ref
         for user in effect.invite:
             self.synthetic.append(MemberJoined(self.network, self._next_id("join"), effect.case_ref, user))
         return effect.case_ref
@@ -101,6 +104,10 @@ class ConsoleAdapter(EffectDispatch):
         if text.startswith("/"):
             text = "!" + text[1:]
         user, room = match.group("user"), match.group("room")
+        if room == "last":
+            if self.last_room is None:
+                return f"line {number}: no case room was opened in this run yet"
+            room = self.last_room
         return TextMessage(
             network=self.network,
             event_id=f"{self._run_id}:{number}",
@@ -132,6 +139,9 @@ async def run_console(
     number = 0
     async for line in read_lines(source, interactive):
         number += 1
+        if not interactive and line.strip().startswith("#"):
+            adapter.note(line.strip())
+            continue
         item = adapter.parse(line, number)
         if item is None:
             continue
