@@ -18,8 +18,11 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost")) and \
-                self.family in (socket.AF_INET, socket.AF_INET6):
+        if (
+            isinstance(host, str)
+            and not (host.startswith("127.") or host in ("::1", "localhost"))
+            and self.family in (socket.AF_INET, socket.AF_INET6)
+        ):
             raise RuntimeError(f"test tried to reach {host}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
@@ -49,7 +52,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def db_url(backend: str, sqlite_templates: SqliteTemplates, postgres_templates: PostgresTemplates | None) -> str:
+def db_url(
+    backend: str, sqlite_templates: SqliteTemplates, postgres_templates: PostgresTemplates | None
+) -> str:
     if backend == "postgres":
         assert postgres_templates is not None
         return postgres_templates.fresh()

@@ -47,8 +47,9 @@ class Harness:
 
     @classmethod
     async def create(cls, db_url: str, now: datetime, timezone: str = "Europe/Paris") -> Harness:
-        settings = load_settings(None, **{"database.url": db_url, "bot.case_managers": CASE_MANAGERS,
-                                          "bot.timezone": timezone})
+        settings = load_settings(
+            None, **{"database.url": db_url, "bot.case_managers": CASE_MANAGERS, "bot.timezone": timezone}
+        )
         clock = FakeClock(now)
         app = await App.build(settings, clock=clock)
         adapter = RecordingConsole()
@@ -68,8 +69,7 @@ class Harness:
     async def say(self, who: str, text: str, room: str | None = None) -> list[Msg]:
         """`who` writes `text` in their direct chat (room None) or in a case room; returns what came back."""
         before = len(self.adapter.messages)
-        event = TextMessage(NETWORK.name, uuid.uuid4().hex,
-                            room or f"dm:{who}", who, text, room is None)
+        event = TextMessage(NETWORK.name, uuid.uuid4().hex, room or f"dm:{who}", who, text, room is None)
         await self.app.handle(event)
         while self.adapter.synthetic:
             await self.app.handle(self.adapter.synthetic.pop(0))
@@ -101,8 +101,27 @@ class Harness:
 
     async def snapshot(self) -> dict[str, list[tuple[object, ...]]]:
         """Everything the bot has recorded about cases, except its own message queues."""
-        tables = [models.Case, models.Member, models.Need, models.PlanItem, models.ActionEntry, models.Reminder,
-                  models.User, models.Dialog]
+        tables: list[
+            type[
+                models.Case
+                | models.Member
+                | models.Need
+                | models.PlanItem
+                | models.ActionEntry
+                | models.Reminder
+                | models.User
+                | models.Dialog
+            ]
+        ] = [
+            models.Case,
+            models.Member,
+            models.Need,
+            models.PlanItem,
+            models.ActionEntry,
+            models.Reminder,
+            models.User,
+            models.Dialog,
+        ]
         result: dict[str, list[tuple[object, ...]]] = {}
         async with self.app.sessions() as session:
             for table in tables:

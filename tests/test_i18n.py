@@ -32,8 +32,10 @@ def test_every_message_is_translated_with_the_same_placeholders(repo_root: Path,
         pot = read_po(handle)
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in pot if m.id}
     translated = {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}
-    assert ids == translated, f"catalog out of date; run scripts/update-catalogs: {sorted(ids ^ translated)[:5]}"
-    problems = []
+    assert ids == translated, (
+        f"catalog out of date; run scripts/update-catalogs: {sorted(ids ^ translated)[:5]}"
+    )
+    problems: list[tuple[str, ...]] = []
     for message in template:
         if not message.id:
             continue
@@ -57,9 +59,23 @@ def test_every_message_is_translated_with_the_same_placeholders(repo_root: Path,
 def test_the_template_holds_every_message_of_the_code(repo_root: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F", "locales/babel.cfg",
-         "--no-location", "--sort-output", "-o", str(fresh), "bot", "conversations"],
-        cwd=repo_root, check=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-q",
+            "-F",
+            "locales/babel.cfg",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            str(fresh),
+            "bot",
+            "conversations",
+        ],
+        cwd=repo_root,
+        check=True,
     )
     with fresh.open("rb") as handle:
         current = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 SESSION_ONE = """\
@@ -40,20 +40,38 @@ def run_console(tmp_path: Path, script: str, ref: str) -> str:
     path = tmp_path / "session.txt"
     path.write_text(script.format(ref=ref), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--config", str(tmp_path / "caseroom.toml"), "--script", str(path)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "console",
+            "--config",
+            str(tmp_path / "caseroom.toml"),
+            "--script",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.replace("\u202f", " ")
 
 
 def test_scripted_session_and_restart(tmp_path: Path) -> None:
-    ref = f"C-{datetime.now().year}-0001"
+    ref = f"C-{datetime.now(UTC).year}-0001"
     (tmp_path / "caseroom.toml").write_text(
         f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/demo.db"\n[bot]\ncase_managers = ["alice"]\n',
-        encoding="utf-8")
-    upgrade = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade", "--config", "caseroom.toml"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        encoding="utf-8",
+    )
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade", "--config", "caseroom.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert upgrade.returncode == 0, upgrade.stderr
     first = run_console(tmp_path, SESSION_ONE, ref)
     assert f"[dm:alice] Case {ref} is open" in first

@@ -18,14 +18,19 @@ def test_adapter_implements_effect(adapter: type[EffectDispatch], effect: type[E
 
 
 def test_effect_union_and_tuple_agree() -> None:
-    assert set(Effect.__args__) == set(EFFECT_TYPES)  # type: ignore[attr-defined]
+    assert set(Effect.__args__) == set(EFFECT_TYPES)
 
 
 def test_effects_survive_the_outbox_round_trip() -> None:
     from bot.domain.events import CreateCaseRoom, Invite, Kick, LinkRoom, SendMessage
 
-    samples: list[Effect] = [SendMessage("hi", ("bob",), True), CreateCaseRoom("C-1", "n", "t", ("a",), ("a",)),
-                             LinkRoom("C-1", "!room"), Invite("bob", True), Kick("bob", "left")]
+    samples: list[Effect] = [
+        SendMessage("hi", ("bob",), True),
+        CreateCaseRoom("C-1", "n", "t", ("a",), ("a",)),
+        LinkRoom("C-1", "!room"),
+        Invite("bob", True),
+        Kick("bob", "left"),
+    ]
     assert {type(s) for s in samples} == set(EFFECT_TYPES)
     for sample in samples:
         assert effect_from_json(effect_to_json(sample)) == sample

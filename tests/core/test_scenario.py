@@ -21,12 +21,21 @@ async def test_team_plan_log_and_history(harness: Harness) -> None:
     ref = await harness.open_case()
     await harness.team(ref)
     members = await harness.one("bob", "!members", ref)
-    for line in ("alice · case manager", "bob · professional · Home nursing", "carol · carer", "dora · person",
-                 "olga · observer · District council"):
+    for line in (
+        "alice · case manager",
+        "bob · professional · Home nursing",
+        "carol · carer",
+        "dora · person",
+        "olga · observer · District council",
+    ):
         assert line in members
     assert "Need 1 recorded" in await harness.one("alice", "!need add health Diabetes follow-up", ref)
-    assert "#1" in await harness.one("alice", "!plan add Home nurse visits owner bob every day 8:00 need 1", ref)
-    assert "#2" in await harness.one("alice", "!plan add Apply for allowance owner carol due tomorrow 9:00", ref)
+    assert "#1" in await harness.one(
+        "alice", "!plan add Home nurse visits owner bob every day 8:00 need 1", ref
+    )
+    assert "#2" in await harness.one(
+        "alice", "!plan add Apply for allowance owner carol due tomorrow 9:00", ref
+    )
     plan = await harness.one("dora", "!plan", ref)
     assert "Diabetes follow-up — UNMET" in plan
     assert "#1 Home nurse visits · owner: bob · every day at 08:00 · for need 1" in plan
@@ -106,7 +115,9 @@ async def test_review_cycle(harness: Harness) -> None:
     assert "next one is on Tue, Feb 23, 2027, 9:00 AM" in answer
     assert "next review: Tue, Feb 23, 2027" in await harness.one("alice", "!cases")
     fired = await harness.advance(timedelta(days=85))
-    assert len(fired) == 1 and "Review of case C-2026-0001" in fired[0].text and fired[0].mentions == ("alice",)
+    assert (
+        len(fired) == 1 and "Review of case C-2026-0001" in fired[0].text and fired[0].mentions == ("alice",)
+    )
     fired = await harness.advance(timedelta(days=7))
     assert len(fired) == 1 and "Review of case" in fired[0].text
     answer = await harness.one("alice", "!review done all goals kept", ref)

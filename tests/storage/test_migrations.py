@@ -16,8 +16,9 @@ from tests.databases import PostgresTemplates
 
 
 def caseroom(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_models_and_migrations_agree(db_url: str, repo_root: Path) -> None:
@@ -47,7 +48,9 @@ def test_refuses_to_start_and_says_how_to_upgrade(tmp_path: Path, repo_root: Pat
     assert "(head)" in current.stdout
 
 
-def test_postgres_empty_database_is_refused(postgres_templates: PostgresTemplates | None, tmp_path: Path) -> None:
+def test_postgres_empty_database_is_refused(
+    postgres_templates: PostgresTemplates | None, tmp_path: Path
+) -> None:
     if postgres_templates is None:
         pytest.skip("CASEROOM_TEST_POSTGRES_URL is not set")
     result = caseroom("console", "--db", postgres_templates.empty(), cwd=tmp_path)
