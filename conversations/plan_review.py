@@ -6,11 +6,12 @@ from typing import Any
 
 from bot.commands import args
 from bot.commands.reminding import record_review
+from bot.core import plan
 from bot.core.context import Ctx
 from bot.core.render import status_name
-from bot.domain.model import EntryKind, ItemStatus
+from bot.domain.model import ItemStatus
 from bot.i18n import _, fmt_datetime, ngettext
-from bot.storage.models import ActionEntry, PlanItem
+from bot.storage.models import PlanItem
 
 
 class PlanReview:
@@ -47,19 +48,7 @@ class PlanReview:
         item = await self._item(ctx, data)
         answer = text.strip().lower()
         if answer in ("done", _("done").lower()):
-            item.status = ItemStatus.DONE
-            item.updated_at = ctx.now
-            await ctx.repo.add(
-                ActionEntry(
-                    case_id=item.case_id,
-                    item_id=item.id,
-                    author_id=ctx.user.id,
-                    kind=EntryKind.STATUS,
-                    detail=ItemStatus.DONE,
-                    text="",
-                    created_at=ctx.now,
-                )
-            )
+            await plan.set_status(ctx, item, ItemStatus.DONE, "")
             data["done"] += 1
         elif answer in ("keep", _("keep").lower()):
             data["kept"] += 1

@@ -8,9 +8,10 @@ from typing import Any
 
 from bot.commands import args
 from bot.commands.registry import Command
+from bot.core import cases, plan
 from bot.core.context import Ctx, UserError
 from bot.core.render import domain_name, render_plan, status_name
-from bot.domain.model import EntryKind, Interval, ItemStatus, MemberState, NeedDomain, ReminderKind
+from bot.domain.model import EntryKind, Interval, ItemStatus, NeedDomain
 from bot.i18n import N_, _, fmt_datetime, ngettext
 from bot.storage.models import ActionEntry, Need, PlanItem, User
 
@@ -95,18 +96,9 @@ def parse_plan_add(ctx: Ctx, rest: str) -> ItemArgs:
     return ItemArgs(text, owner, due, every, need)
 
 
-async def active_member(ctx: Ctx, handle: str) -> User:
-    case = ctx.require_case()
-    user = await ctx.repo.user(ctx.network, handle)
-    member = await ctx.repo.member(case.id, user.id) if user else None
-    if user is None or member is None or member.state == MemberState.LEFT:
-        raise UserError(_("{name} is not a member of this case. See !members.", name=handle))
-    return user
-
-
 async def run_plan_add(ctx: Ctx, a: ItemArgs) -> None:
     case = ctx.require_case()
-    owner = await active_member(ctx, a.owner) if a.owner else None
+    owner = (await cases.member(ctx, a.owner))[0] if a.owner else None
     need_id = None
     if a.need is not None:
         need = await ctx.repo.numbered(Need, case.id, a.need)
@@ -146,34 +138,10 @@ def parse_status(ctx: Ctx, rest: str) -> StatusArgs:
 
 def status_command(name: str, status: ItemStatus, summary: str) -> Command[StatusArgs]:
     async def run(ctx: Ctx, a: StatusArgs) -> None:
-        case = ctx.require_case()
-        item = await ctx.repo.numbered(PlanItem, case.id, a.number)
-        if item is None:
-            raise UserError(_("There is no plan item #{n} in this case. See !plan.", n=a.number))
-        if not ItemStatus(item.status).is_open:
-            raise UserError(
-                _("Plan item #{n} is already {status}.", n=a.number, status=status_name(item.status))
-            )
-        if item.status == status:
-            raise UserError(_("Plan item #{n} is already {status}.", n=a.number, status=status_name(status)))
-        item.status = status
-        item.updated_at = ctx.now
-        await ctx.repo.add(
-            ActionEntry(
-                case_id=case.id,
-                item_id=item.id,
-                author_id=ctx.user.id,
-                kind=EntryKind.STATUS,
-                detail=status,
-                text=a.note,
-                created_at=ctx.now,
-            )
-        )
+        cancelled = await plan.set_status(ctx, await plan.item(ctx, a.number), status, a.note)
         text = _("Plan item #{n} is now {status}.", n=a.number, status=status_name(status))
-        if not status.is_open:
-            cancelled = await ctx.repo.cancel_reminders(case.id, item_id=item.id, kind=ReminderKind.FOLLOWUP)
-            if cancelled:
-                text += " " + ngettext("{n} follow-up cancelled.", "{n} follow-ups cancelled.", cancelled)
+        if cancelled:
+            text += " " + ngettext("{n} follow-up cancelled.", "{n} follow-ups cancelled.", cancelled)
         await ctx.reply(text)
 
     return Command(name, N_("<n> [note]"), summary, parse_status, run, writes=True)
@@ -196,12 +164,7 @@ def parse_log(ctx: Ctx, rest: str) -> LogArgs:
 
 async def run_log(ctx: Ctx, a: LogArgs) -> None:
     case = ctx.require_case()
-    item_id = None
-    if a.item is not None:
-        item = await ctx.repo.numbered(PlanItem, case.id, a.item)
-        if item is None:
-            raise UserError(_("There is no plan item #{n} in this case. See !plan.", n=a.item))
-        item_id = item.id
+    item_id = (await plan.item(ctx, a.item)).id if a.item is not None else None
     await ctx.repo.add(
         ActionEntry(
             case_id=case.id,
@@ -228,12 +191,7 @@ def parse_history(ctx: Ctx, rest: str) -> int | None:
 
 async def run_history(ctx: Ctx, number: int | None) -> None:
     case = ctx.require_case()
-    item_id = None
-    if number is not None:
-        item = await ctx.repo.numbered(PlanItem, case.id, number)
-        if item is None:
-            raise UserError(_("There is no plan item #{n} in this case. See !plan.", n=number))
-        item_id = item.id
+    item_id = (await plan.item(ctx, number)).id if number is not None else None
     entries = await ctx.repo.actions(case.id, item_id)
     if not entries:
         await ctx.reply(_("Nothing has been logged yet."))

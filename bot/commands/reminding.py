@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands import args
-from bot.commands.plan import active_member
 from bot.commands.registry import Command
-from bot.core import cases
+from bot.core import cases, plan
 from bot.core import reminders as core
 from bot.core.context import Ctx, UserError
 from bot.core.dialogs import start_dialog
@@ -25,7 +24,7 @@ from bot.domain.model import (
     TargetKind,
 )
 from bot.i18n import N_, _, fmt_datetime
-from bot.storage.models import ActionEntry, PlanItem, Reminder, User
+from bot.storage.models import ActionEntry, Reminder, User
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ async def run_remind(ctx: Ctx, a: RemindArgs) -> None:
                     roles=", ".join(r.plural for r in Role),
                 )
             )
-        kind, target_user = TargetKind.USER, await active_member(ctx, a.target)
+        kind, target_user = TargetKind.USER, (await cases.member(ctx, a.target))[0]
     if a.every is not None:
         due = first_occurrence(a.every, ctx.zone, ctx.now)
     else:
@@ -112,14 +111,12 @@ def parse_followup(ctx: Ctx, rest: str) -> FollowupArgs:
 
 async def run_followup(ctx: Ctx, a: FollowupArgs) -> None:
     case = ctx.require_case()
-    item = await ctx.repo.numbered(PlanItem, case.id, a.item)
-    if item is None:
-        raise UserError(_("There is no plan item #{n} in this case. See !plan.", n=a.item))
+    item = await plan.item(ctx, a.item)
     if not ItemStatus(item.status).is_open:
         raise UserError(_("Plan item #{n} is already closed; there is nothing to follow up.", n=a.item))
     if item.owner_id is None:
         raise UserError(_("Plan item #{n} has no owner to follow up with.", n=a.item))
-    owner = await active_member(ctx, (await ctx.repo.user_by_id(item.owner_id)).handle)
+    owner, _member = await cases.member(ctx, (await ctx.repo.user_by_id(item.owner_id)).handle)
     reminder = await core.create(
         ctx.repo,
         case,

@@ -112,19 +112,25 @@ async def member_left(speaker: Speaker, case: Case, user: User, member: Member, 
     await speaker.to_room(case, lambda: _("{name} has left the case room.", name=user.handle))
 
 
+async def member(ctx: Ctx, handle: str) -> tuple[User, Member]:
+    """A current member of the case in context, by user id; a UserError otherwise."""
+    user = await ctx.repo.user(ctx.network, handle)
+    found = await ctx.repo.member(ctx.require_case().id, user.id) if user else None
+    if user is None or found is None or found.state == MemberState.LEFT:
+        raise UserError(_("{name} is not a member of this case. See !members.", name=handle))
+    return user, found
+
+
 async def remove(ctx: Ctx, handle: str) -> None:
     case = ctx.require_case()
-    user = await ctx.repo.user(ctx.network, handle)
-    member = await ctx.repo.member(case.id, user.id) if user else None
-    if user is None or member is None or member.state == MemberState.LEFT:
-        raise UserError(_("{name} is not a member of this case. See !members.", name=handle))
-    if member.role == Role.CASE_MANAGER:
+    _user, found = await member(ctx, handle)
+    if found.role == Role.CASE_MANAGER:
         managers = await ctx.repo.members(case.id, Role.CASE_MANAGER)
         if len(managers) <= 1:
             raise UserError(
                 _("{name} is the only case manager; invite another one before removing them.", name=handle)
             )
-    cancelled = await end_membership(ctx.repo, case, member, ctx.now)
+    cancelled = await end_membership(ctx.repo, case, found, ctx.now)
     await ctx.speaker.emit(Target(case_id=case.id), Kick(handle))
     await ctx.reply(
         _("{name} is no longer a member of this case.", name=handle)

@@ -45,6 +45,7 @@ async def test_plan_review_walks_through_open_items(harness: Harness) -> None:
     await harness.one("alice", "!plan add Day centre visit owner bob", ref)
     await harness.one("alice", "!plan add Old item", ref)
     await harness.one("alice", "!plan cancel 3", ref)
+    assert "Follow-up" in await harness.one("alice", "!followup #1 in 2 days", ref)
     answer = await harness.one("alice", "!review start", ref)
     assert "2 open items" in answer and "#1 Home help" in answer
     # The others keep talking in the room; the dialog only listens to its case manager.
@@ -55,4 +56,5 @@ async def test_plan_review_walks_through_open_items(harness: Harness) -> None:
     assert "Review recorded: 1 done, 0 kept, 1 rescheduled." in answer and "next one is on" in answer
     plan = await harness.one("alice", "!plan", ref)
     assert "#2 Day centre visit · owner: bob · due Fri, Nov 27, 2026, 10:00 AM" in plan
+    assert "follow-up on #1" not in await harness.one("alice", "!reminders", ref)  # done items end follow-ups
     assert "review done: 1 done, 0 kept, 1 rescheduled." in await harness.one("alice", "!history", ref)

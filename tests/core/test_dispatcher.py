@@ -15,8 +15,16 @@ from tests.harness import Harness
 def _add_need_then(fail: BaseException) -> Command[Any]:
     async def run(ctx: Ctx, rest: str) -> None:
         case = ctx.require_case()
-        await ctx.repo.add(models.Need(case_id=case.id, number=99, domain="health", text="half-written",
-                                       created_by=ctx.user.id, created_at=ctx.now))
+        await ctx.repo.add(
+            models.Need(
+                case_id=case.id,
+                number=99,
+                domain="health",
+                text="half-written",
+                created_by=ctx.user.id,
+                created_at=ctx.now,
+            )
+        )
         ctx.user.language = "de"
         await ctx.reply("this reply must vanish too")
         raise fail
