@@ -17,6 +17,9 @@ from bot.domain.model import ItemStatus
 from bot.i18n import N_, _, fmt_datetime, ngettext, using
 from bot.storage.models import PlanItem
 
+# Items listed under each case in the caseload; the counts cover the rest.
+CASELOAD_ITEMS = 5
+
 
 def _usage_line(command: Command[Any]) -> str:
     usage = _(command.usage) if command.usage else ""
@@ -95,18 +98,21 @@ async def run_cases(ctx: Ctx, _none: None) -> None:
     lines = [ngettext("Your caseload: {n} open case.", "Your caseload: {n} open cases.", len(rows))]
     for case, member in rows:
         items = [i for i in await ctx.repo.all_numbered(PlanItem, case.id) if ItemStatus(i.status).is_open]
-        overdue = sum(1 for i in items if i.due_at is not None and i.due_at < ctx.now)
-        upcoming = sum(1 for i in items if i.due_at is not None and ctx.now <= i.due_at <= soon)
+        overdue = [i for i in items if i.due_at is not None and i.due_at < ctx.now]
+        upcoming = [i for i in items if i.due_at is not None and ctx.now <= i.due_at <= soon]
         review = fmt_datetime(case.next_review_at) if case.next_review_at else _("none scheduled")
         lines.append(
             f"{case.ref} · {case.label} ({role_name(member.role)}) — "
             + _(
                 "{overdue} overdue, {soon} due within 7 days, next review: {review}",
-                overdue=overdue,
-                soon=upcoming,
+                overdue=len(overdue),
+                soon=len(upcoming),
                 review=review,
             )
         )
+        for item in sorted(overdue + upcoming, key=lambda i: i.due_at or ctx.now)[:CASELOAD_ITEMS]:
+            flag = _("OVERDUE") if item in overdue else _("due")
+            lines.append(f"    #{item.number} {item.text} · {flag} {fmt_datetime(item.due_at or ctx.now)}")
     await ctx.reply("\n".join(lines))
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.context import Ctx
 from bot.storage.models import Dialog
 
 
-def _expiry(ctx: Ctx) -> Any:
+def _expiry(ctx: Ctx) -> datetime:
     return ctx.now + timedelta(minutes=ctx.services.settings.dialog_timeout_minutes)
 
 

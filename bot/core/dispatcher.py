@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -249,7 +250,9 @@ class Dispatcher:
     async def _run(self, ctx: Ctx, command: Command[Any], rest: str) -> None:
         await command.run(ctx, command.parse(ctx, rest))
 
-    async def _guarded(self, ctx: Ctx, action: Any, command: Command[Any] | None = None) -> None:
+    async def _guarded(
+        self, ctx: Ctx, action: Callable[[], Awaitable[None]], command: Command[Any] | None = None
+    ) -> None:
         """Run a handler in a savepoint: a UserError undoes its changes and becomes the answer."""
         session = ctx.repo.session
         try:

@@ -108,12 +108,6 @@ class Target:
     case_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    target: Target
-    effect: Effect
-
-
 def effect_to_json(effect: Effect) -> dict[str, Any]:
     data = asdict(effect)
     data["kind"] = effect.kind

@@ -160,3 +160,20 @@ async def test_everything_is_still_there_after_a_restart(harness: Harness) -> No
     assert await restarted.snapshot() == before
     assert await restarted.one("alice", "!plan", ref) == plan_before
     assert "Quote requested" in await restarted.one("alice", "!history", ref)
+
+
+async def test_caseload_lists_what_is_overdue_and_due_soon(harness: Harness) -> None:
+    ref = await harness.open_case()
+    other = await harness.open_case("Family K")
+    await harness.one("alice", "!plan add Check the stairs due in 2 days", ref)
+    await harness.one("alice", "!plan add Call the GP due in 12 hours", ref)
+    await harness.one("alice", "!plan add Far away due in 30 days", ref)
+    caseload = await harness.one("alice", "!cases")
+    assert "Your caseload: 2 open cases." in caseload
+    assert "C-2026-0001 · Mrs D at home (case manager) — 0 overdue, 2 due within 7 days" in caseload
+    assert caseload.index("#2 Call the GP · due") < caseload.index("#1 Check the stairs · due")
+    assert "Far away" not in caseload and f"{other} · Family K" in caseload
+    await harness.advance(timedelta(days=1))
+    caseload = await harness.one("alice", "!cases")
+    assert "1 overdue, 1 due within 7 days" in caseload and "#2 Call the GP · OVERDUE" in caseload
+    assert "not in any open case" in await harness.one("bob", "!cases")
