@@ -57,6 +57,8 @@ def main(verbose: bool) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # APScheduler reports every re-armed alarm at INFO; that is noise here.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @main.command()
