@@ -74,4 +74,4 @@ class Intake:
                     when=fmt_datetime(when),
                 )
             )
-        await ctx.reply("\n".join(lines))
+        await ctx.reply("\n".join(lines), link_case=case)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.adapters.console import NETWORK, ConsoleAdapter
 from bot.app import App
 from bot.core.clock import FakeClock
-from bot.domain.events import SendMessage, TextMessage
+from bot.domain.events import Event, SendMessage, TextMessage
 from bot.settings import load_settings
 from bot.storage import models
 
@@ -24,18 +24,21 @@ class Msg:
     room: str
     text: str
     mentions: tuple[str, ...]
+    event_id: str | None = None
 
 
 class RecordingConsole(ConsoleAdapter):
     def __init__(self) -> None:
-        super().__init__(io.StringIO(), "test")
+        self.buffer = io.StringIO()
+        super().__init__(self.buffer, "test")
         self.messages: list[Msg] = []
 
     async def do_send_message(self, room_id: str | None, effect: SendMessage, txn_id: str) -> str | None:
         # CLDR puts narrow no-break spaces in times ("9:00\u202fAM"); tests compare with plain spaces.
         text = effect.text.replace("\u202f", " ").replace("\u00a0", " ")
-        self.messages.append(Msg(room_id or "?", text, effect.mentions))
-        return await super().do_send_message(room_id, effect, txn_id)
+        event_id = await super().do_send_message(room_id, effect, txn_id)
+        self.messages.append(Msg(room_id or "?", text, effect.mentions, event_id))
+        return event_id
 
 
 class Harness:
@@ -73,6 +76,11 @@ class Harness:
         await self.app.handle(event)
         while self.adapter.synthetic:
             await self.app.handle(self.adapter.synthetic.pop(0))
+        return self.adapter.messages[before:]
+
+    async def event(self, event: Event) -> list[Msg]:
+        before = len(self.adapter.messages)
+        await self.app.handle(event)
         return self.adapter.messages[before:]
 
     async def one(self, who: str, text: str, room: str | None = None) -> str:

@@ -20,7 +20,9 @@ from bot.domain.events import (
     CreateCaseRoom,
     Event,
     Invite,
+    JoinRoom,
     Kick,
+    LeaveRoom,
     LinkRoom,
     MemberJoined,
     SendMessage,
@@ -59,7 +61,7 @@ class ConsoleAdapter(EffectDispatch):
     async def do_send_message(self, room_id: str | None, effect: SendMessage, txn_id: str) -> str | None:
         prefix = "@room " if effect.mention_room else ""
         self._print(room_id or "?", prefix + effect.text)
-        return None
+        return f"{room_id}/{txn_id}"
 
     async def do_create_case_room(
         self, room_id: str | None, effect: CreateCaseRoom, txn_id: str
@@ -79,6 +81,13 @@ class ConsoleAdapter(EffectDispatch):
         self._print(room_id or "?", f"* {effect.user} invited, and joins")
         if room_id is not None:
             self.synthetic.append(MemberJoined(self.network, self._next_id("join"), room_id, effect.user))
+        return None
+
+    async def do_join_room(self, room_id: str | None, effect: JoinRoom, txn_id: str) -> str | None:
+        return None  # console direct chats need no joining
+
+    async def do_leave_room(self, room_id: str | None, effect: LeaveRoom, txn_id: str) -> str | None:
+        self._print(room_id or "?", "* the bot leaves")
         return None
 
     async def do_kick(self, room_id: str | None, effect: Kick, txn_id: str) -> str | None:

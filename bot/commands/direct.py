@@ -85,7 +85,8 @@ async def run_open(ctx: Ctx, a: OpenArgs) -> None:
             "there with !invite.",
             ref=case.ref,
             label=case.label,
-        )
+        ),
+        link_case=case,
     )
 
 

@@ -206,6 +206,8 @@ async def run_history(ctx: Ctx, number: int | None) -> None:
         if entry.kind == EntryKind.STATUS and entry.detail:
             what = _("set to {status}", status=status_name(entry.detail))
             what = f"{what}: {entry.text}" if entry.text else what
+        elif entry.kind == EntryKind.ACK:
+            what = _("acknowledged reminder {n}", n=entry.detail)
         elif entry.kind == EntryKind.REVIEW:
             what = _("review done")
             what = f"{what}: {entry.text}" if entry.text else what

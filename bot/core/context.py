@@ -48,6 +48,8 @@ class Network:
     name: str
     user_id_pattern: re.Pattern[str]
     example_user: str
+    # People who may talk to the bot in a direct chat without being in a case (coordinators...).
+    staff: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -84,14 +86,20 @@ class Speaker:
         await self.repo.enqueue(self.network, target, effect, self.now)
 
     async def to_room(
-        self, case: Case, build: Callable[[], str], mentions: tuple[str, ...] = (), mention_room: bool = False
+        self, case: Case, build: Callable[[], str], mention_room: bool = False, reminder_id: int | None = None
     ) -> None:
         """A general message to the case room, in the case's language."""
         with using(self.services.case_translator(case)):
             text = build()
-        await self.emit(Target(case_id=case.id), SendMessage(text, mentions, mention_room))
+        await self.emit(Target(case_id=case.id), SendMessage(text, (), mention_room, reminder_id=reminder_id))
 
-    async def to_members(self, case: Case, users: Iterable[User], build: Callable[[list[User]], str]) -> None:
+    async def to_members(
+        self,
+        case: Case,
+        users: Iterable[User],
+        build: Callable[[list[User]], str],
+        reminder_id: int | None = None,
+    ) -> None:
         """A message addressed to particular members: one per language and zone, each naming its readers."""
         groups: dict[tuple[str, str], list[User]] = {}
         for user in users:
@@ -101,7 +109,8 @@ class Speaker:
         for (language, zone), readers in groups.items():
             with using(self.services.catalogs.translator(language, zone)):
                 text = build(readers)
-            await self.emit(Target(case_id=case.id), SendMessage(text, tuple(u.handle for u in readers)))
+            mentions = tuple(u.handle for u in readers)
+            await self.emit(Target(case_id=case.id), SendMessage(text, mentions, reminder_id=reminder_id))
 
 
 @dataclass
@@ -144,6 +153,7 @@ class Ctx:
             raise RuntimeError("room command without a case")
         return self.case
 
-    async def reply(self, text: str) -> None:
+    async def reply(self, text: str, link_case: Case | None = None) -> None:
         """Answer the sender where they wrote, in their language (the current translator)."""
-        await self.speaker.emit(Target(room_id=self.room_id), SendMessage(text))
+        effect = SendMessage(text, link_case_id=link_case.id if link_case else None)
+        await self.speaker.emit(Target(room_id=self.room_id), effect)

@@ -17,16 +17,29 @@ from bot.core import cases
 from bot.core.context import Ctx, Services, UsageError, UserError
 from bot.core.dialogs import continue_dialog
 from bot.core.render import role_name
-from bot.domain.events import EVENT_TYPES, Event, MemberJoined, MemberLeft, ReactionAdded, TextMessage
-from bot.domain.model import CaseStatus, Role
+from bot.domain.events import (
+    EVENT_TYPES,
+    BotInvited,
+    Event,
+    JoinRoom,
+    LeaveRoom,
+    MemberJoined,
+    MemberLeft,
+    ReactionAdded,
+    Target,
+    TextMessage,
+)
+from bot.domain.model import CaseStatus, EntryKind, MemberState, Role
 from bot.i18n import _, using
-from bot.storage.models import Dialog, InboxRow
+from bot.storage.models import ActionEntry, Dialog, InboxRow, Reminder
 from bot.storage.repo import Repo
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4000
 MAX_ATTEMPTS = 3
+# Reactions that acknowledge a reminder (variation selectors stripped).
+ACK_KEYS = frozenset({"✅", "✔", "☑"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -134,7 +147,52 @@ class Dispatcher:
         elif isinstance(event, MemberJoined | MemberLeft):
             await self._membership(repo, event)
         elif isinstance(event, ReactionAdded):
+            await self._reaction(repo, event)
+        elif isinstance(event, BotInvited):
+            await self._invited(repo, event)
+
+    async def _invited(self, repo: Repo, event: BotInvited) -> None:
+        """Join direct chats of case managers, staff and members of open cases; leave everyone else's."""
+        network = self._services.networks[event.network]
+        allowed = (
+            event.inviter in self._services.settings.case_managers
+            or event.inviter in network.staff
+            or await repo.is_member_of_open_case(event.network, event.inviter)
+        )
+        log.info(
+            "invited to a room by %s: %s",
+            "a known user" if allowed else "a stranger",
+            "joining" if allowed else "leaving",
+        )
+        effect = JoinRoom() if allowed else LeaveRoom()
+        await repo.enqueue(event.network, Target(room_id=event.room_id), effect, self._services.clock.now())
+
+    async def _reaction(self, repo: Repo, event: ReactionAdded) -> None:
+        """A ✅ on a reminder acknowledges it, once, on behalf of a member of its case."""
+        if event.key.rstrip("\ufe0f") not in ACK_KEYS:
             return
+        row = await repo.delivered(event.network, event.target_event_id)
+        if row is None or row.reminder_id is None or row.acknowledged_at is not None or row.case_id is None:
+            return
+        user = await repo.user(event.network, event.sender)
+        member = await repo.member(row.case_id, user.id) if user else None
+        if user is None or member is None or member.state == MemberState.LEFT:
+            return
+        now = self._services.clock.now()
+        row.acknowledged_by = user.id
+        row.acknowledged_at = now
+        reminder = await repo.session.get(Reminder, row.reminder_id)
+        await repo.add(
+            ActionEntry(
+                case_id=row.case_id,
+                item_id=reminder.item_id if reminder else None,
+                author_id=user.id,
+                kind=EntryKind.ACK,
+                detail=str(reminder.number) if reminder else None,
+                text="",
+                created_at=now,
+            )
+        )
 
     async def _membership(self, repo: Repo, event: MemberJoined | MemberLeft) -> None:
         now = self._services.clock.now()

@@ -187,10 +187,10 @@ async def _fire_one(repo: Repo, services: Services, case: Case, reminder: Remind
         return _("{names}: {text}", names=", ".join(u.handle for u in readers), text=message())
 
     if recipients:
-        await speaker.to_members(case, recipients, addressed)
+        await speaker.to_members(case, recipients, addressed, reminder_id=reminder.id)
     else:
         # The whole room, or a role nobody holds any more: the room is told rather than nobody.
-        await speaker.to_room(case, message, mention_room=recipients is None)
+        await speaker.to_room(case, message, mention_room=recipients is None, reminder_id=reminder.id)
     log.info(
         "reminder %s of case %s fired (due %s, late=%s, missed=%d)",
         reminder.id,

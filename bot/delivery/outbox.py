@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
-from bot.domain.events import CreateCaseRoom, Effect, effect_from_json
+from bot.domain.events import CreateCaseRoom, Effect, SendMessage, effect_from_json
 from bot.storage.models import OutboxRow
 from bot.storage.repo import Repo
 
@@ -28,7 +29,7 @@ class Transport(Protocol):
     network: str
 
     async def deliver(self, room_id: str | None, effect: Effect, txn_id: str) -> str | None:
-        """Carry out one effect; CreateCaseRoom answers the new room's id."""
+        """Carry out one effect; CreateCaseRoom answers the new room's id, SendMessage the message's id."""
 
 
 def txn_id(row_id: int) -> str:
@@ -57,15 +58,20 @@ class OutboxSender:
                     if retry is not None:
                         return retry
 
+    async def _room_of(self, case_id: int) -> str | None:
+        async with self._sessions.begin() as session:
+            return (await Repo(session).case_by_id(case_id)).room_id
+
     async def _deliver(self, row: OutboxRow) -> float | None:
         effect = effect_from_json(row.payload)
         room_id = row.room_id
         if room_id is None and row.case_id is not None and not isinstance(effect, CreateCaseRoom):
-            async with self._sessions.begin() as session:
-                room_id = (await Repo(session).case_by_id(row.case_id)).room_id
+            room_id = await self._room_of(row.case_id)
             if room_id is None:
                 log.warning("outbox row %s waits for the room of case %s", row.id, row.case_id)
                 return 5.0
+        if isinstance(effect, SendMessage) and effect.link_case_id is not None:
+            effect = replace(effect, link_room_id=await self._room_of(effect.link_case_id))
         try:
             result = await self._transport.deliver(room_id, effect, txn_id(row.id))
         except DeliveryError as error:
@@ -83,4 +89,6 @@ class OutboxSender:
             stored.attempts += 1
             if isinstance(effect, CreateCaseRoom) and row.case_id is not None and result is not None:
                 (await Repo(session).case_by_id(row.case_id)).room_id = result
+            elif isinstance(effect, SendMessage):
+                stored.network_event_id = result
         return None

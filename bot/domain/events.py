@@ -47,18 +47,36 @@ class ReactionAdded:
     key: str
 
 
-Event = TextMessage | MemberJoined | MemberLeft | ReactionAdded
-EVENT_TYPES: tuple[type[Event], ...] = (TextMessage, MemberJoined, MemberLeft, ReactionAdded)
+@dataclass(frozen=True)
+class BotInvited:
+    """Someone invited the bot to a room (a direct chat, usually)."""
+
+    network: str
+    event_id: str
+    room_id: str
+    inviter: str
+
+
+Event = TextMessage | MemberJoined | MemberLeft | ReactionAdded | BotInvited
+EVENT_TYPES: tuple[type[Event], ...] = (TextMessage, MemberJoined, MemberLeft, ReactionAdded, BotInvited)
 
 
 @dataclass(frozen=True)
 class SendMessage:
-    """A message to a room. `mentions` are the network user ids the message addresses."""
+    """A message to a room. `mentions` are the network user ids the message addresses.
+
+    `link_room_id` asks the adapter to add a link to that room (the sender fills it in from
+    `link_case_id` once the case room exists). `reminder_id` marks a reminder, which members can
+    acknowledge; the adapter answers the network's id of the message so a reaction can find it.
+    """
 
     kind: ClassVar[str] = "send_message"
     text: str
     mentions: tuple[str, ...] = ()
     mention_room: bool = False
+    link_case_id: int | None = None
+    link_room_id: str | None = None
+    reminder_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,14 +108,36 @@ class Invite:
 
 
 @dataclass(frozen=True)
+class JoinRoom:
+    """Accept an invitation (to a direct chat) from someone the bot may talk to."""
+
+    kind: ClassVar[str] = "join_room"
+
+
+@dataclass(frozen=True)
+class LeaveRoom:
+    """Decline or leave a room the bot has no business in."""
+
+    kind: ClassVar[str] = "leave_room"
+
+
+@dataclass(frozen=True)
 class Kick:
     kind: ClassVar[str] = "kick"
     user: str
     reason: str = ""
 
 
-Effect = SendMessage | CreateCaseRoom | LinkRoom | Invite | Kick
-EFFECT_TYPES: tuple[type[Effect], ...] = (SendMessage, CreateCaseRoom, LinkRoom, Invite, Kick)
+Effect = SendMessage | CreateCaseRoom | LinkRoom | Invite | Kick | JoinRoom | LeaveRoom
+EFFECT_TYPES: tuple[type[Effect], ...] = (
+    SendMessage,
+    CreateCaseRoom,
+    LinkRoom,
+    Invite,
+    Kick,
+    JoinRoom,
+    LeaveRoom,
+)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ class EntryKind(enum.StrEnum):
     ACTION = "action"
     STATUS = "status"
     REVIEW = "review"
+    ACK = "ack"
 
 
 class TargetKind(enum.StrEnum):

@@ -182,6 +182,11 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # The network's id of the delivered message, so reactions to it can be traced back.
+    network_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class InboxRow(Base):
@@ -214,3 +219,13 @@ class Dialog(Base):
     state: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, object]] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncCursor(Base):
+    """Where a network's event stream was read up to; moved only after the events before it are recorded."""
+
+    __tablename__ = "sync_cursors"
+
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -23,6 +23,7 @@ from bot.storage.models import (
     OutboxRow,
     PlanItem,
     Reminder,
+    SyncCursor,
     User,
 )
 
@@ -84,6 +85,21 @@ class Repo:
             .order_by(Case.ref)
         )
         return [(case, member) for case, member in rows]
+
+    async def is_member_of_open_case(self, network: str, handle: str) -> bool:
+        found = await self.session.scalar(
+            select(Member.id)
+            .join(User, User.id == Member.user_id)
+            .join(Case, Case.id == Member.case_id)
+            .where(
+                User.network == network,
+                User.handle == handle,
+                Member.state != MemberState.LEFT,
+                Case.status == CaseStatus.OPEN,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     # members ---------------------------------------------------------------------------------------
     async def member(self, case_id: int, user_id: int) -> Member | None:
@@ -185,6 +201,7 @@ class Repo:
                 payload=effect_to_json(effect),
                 created_at=now,
                 attempts=0,
+                reminder_id=getattr(effect, "reminder_id", None),
             )
         )
 
@@ -200,6 +217,26 @@ class Repo:
 
     async def outbox_row(self, row_id: int) -> OutboxRow | None:
         return await self.session.get(OutboxRow, row_id)
+
+    async def delivered(self, network: str, network_event_id: str) -> OutboxRow | None:
+        return await self.session.scalar(
+            select(OutboxRow).where(
+                OutboxRow.network == network, OutboxRow.network_event_id == network_event_id
+            )
+        )
+
+    # network cursors -------------------------------------------------------------------------------
+    async def cursor(self, network: str) -> str | None:
+        row = await self.session.get(SyncCursor, network)
+        return row.value if row else None
+
+    async def set_cursor(self, network: str, value: str, now: datetime) -> None:
+        row = await self.session.get(SyncCursor, network)
+        if row is None:
+            self.session.add(SyncCursor(network=network, value=value, updated_at=now))
+        else:
+            row.value = value
+            row.updated_at = now
 
     # inbox -----------------------------------------------------------------------------------------
     async def inbox_row(self, network: str, event_id: str) -> InboxRow | None:

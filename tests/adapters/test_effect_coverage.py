@@ -22,7 +22,7 @@ def test_effect_union_and_tuple_agree() -> None:
 
 
 def test_effects_survive_the_outbox_round_trip() -> None:
-    from bot.domain.events import CreateCaseRoom, Invite, Kick, LinkRoom, SendMessage
+    from bot.domain.events import CreateCaseRoom, Invite, JoinRoom, Kick, LeaveRoom, LinkRoom, SendMessage
 
     samples: list[Effect] = [
         SendMessage("hi", ("bob",), True),
@@ -30,6 +30,9 @@ def test_effects_survive_the_outbox_round_trip() -> None:
         LinkRoom("C-1", "!room"),
         Invite("bob", True),
         Kick("bob", "left"),
+        JoinRoom(),
+        LeaveRoom(),
+        SendMessage("x", link_case_id=1, link_room_id="!r", reminder_id=3),
     ]
     assert {type(s) for s in samples} == set(EFFECT_TYPES)
     for sample in samples:
