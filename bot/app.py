@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +18,7 @@ from bot.i18n import Catalogs
 from bot.scheduling.alarm import Alarm
 from bot.settings import Settings
 from bot.storage.db import create_engine, ensure_at_head, session_factory
+from bot.storage.repo import Repo
 from conversations import all_dialogs
 
 log = logging.getLogger(__name__)
@@ -69,12 +71,36 @@ class App:
 
     async def handle(self, event: Event) -> None:
         await self.dispatcher.receive(event)
-        await self.dispatcher.process_pending(event.network)
-        await self.flush()
-        await self.alarm.rearm()
+        await self.process(event.network)
 
     async def flush(self) -> None:
         await flush_all(self.senders)
+
+    async def process(self, network: str) -> None:
+        """Handle what a network adapter recorded, deliver the answers, re-arm the alarm."""
+        await self.dispatcher.process_pending(network)
+        await self.flush()
+        await self.alarm.rearm()
+
+    async def record(self, event: Event) -> None:
+        await self.dispatcher.receive(event)
+
+    async def record_undecryptable(self, network: str, event_id: str, source: dict[str, Any]) -> None:
+        await self.dispatcher.receive_undecryptable(network, event_id, source)
+
+    async def undecrypted(self, network: str) -> list[tuple[str, dict[str, Any]]]:
+        return await self.dispatcher.undecrypted(network)
+
+    async def release_decrypted(self, event: Event) -> None:
+        await self.dispatcher.decrypted(event)
+
+    async def cursor(self, network: str) -> str | None:
+        async with self.sessions.begin() as session:
+            return await Repo(session).cursor(network)
+
+    async def set_cursor(self, network: str, value: str) -> None:
+        async with self.sessions.begin() as session:
+            await Repo(session).set_cursor(network, value, self.services.clock.now())
 
     async def close(self) -> None:
         self.alarm.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -74,14 +75,92 @@ def console(config: Path | None, db: str | None, script: Path | None) -> None:
     asyncio.run(_console(_settings(config, db), script))
 
 
+async def _matrix(settings: Settings) -> None:
+    from bot.adapters.matrix.adapter import MatrixAdapter, MatrixError
+
+    assert settings.matrix is not None
+    try:
+        app = await App.build(settings)
+    except SchemaMismatch as error:
+        raise click.ClickException(str(error)) from None
+    adapter = MatrixAdapter(settings.matrix)
+    app.attach(adapter.info, adapter)
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    try:
+        await adapter.connect()
+        # Know every room and its members before anything is sent; then handle what waited.
+        await adapter.sync_once(app, 0, full_state=True)
+        await app.start()
+        log.info("caseroom is running on Matrix as %s", settings.matrix.user_id)
+        await adapter.run(app)
+    except MatrixError as error:
+        raise click.ClickException(str(error)) from None
+    except asyncio.CancelledError:
+        log.info("stopping")
+    finally:
+        await adapter.close()
+        await app.close()
+
+
 @main.command()
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def run(config: Path) -> None:
-    """Run the adapters enabled in the settings file."""
+    """Run the adapters enabled in the settings file: Matrix when [matrix] is present, else the console."""
     settings = _settings(config, None)
+    if settings.matrix is not None:
+        asyncio.run(_matrix(settings))
+        return
     if not settings.console.enabled:
-        raise click.ClickException("no adapter is enabled in the settings ([console] enabled = true)")
+        raise click.ClickException(
+            "no adapter is enabled in the settings ([matrix], or [console] enabled = true)"
+        )
     asyncio.run(_console(settings, None))
+
+
+@main.group()
+def matrix() -> None:
+    """The bot's Matrix account."""
+
+
+@matrix.command("login")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--homeserver", help="Homeserver URL (default: matrix.homeserver).")
+@click.option("--user", "user_id", help="The bot's Matrix id (default: matrix.user_id).")
+@click.password_option("--password", confirmation_prompt=False, prompt="Password of the bot's account")
+def matrix_login(config: Path, homeserver: str | None, user_id: str | None, password: str) -> None:
+    """Log the bot in once and keep its device under store_path, so no password stays in the settings."""
+    from bot.adapters.matrix.adapter import MatrixAdapter, MatrixError, login
+    from bot.adapters.matrix.session import load_session
+
+    overrides = {k: v for k, v in (("matrix.homeserver", homeserver), ("matrix.user_id", user_id)) if v}
+    try:
+        settings = load_settings(config, **overrides)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if settings.matrix is None:
+        raise click.ClickException("the settings have no [matrix] section")
+    if load_session(settings.matrix.store_path) is not None:
+        raise click.ClickException(
+            f"a session is already stored in {settings.matrix.store_path}; the bot keeps one device forever"
+        )
+
+    async def go() -> None:
+        assert settings.matrix is not None
+        adapter = MatrixAdapter(settings.matrix)
+        try:
+            stored = await login(adapter.client, settings.matrix, password)
+        except MatrixError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            await adapter.client.close()
+        click.echo(
+            f"logged in as {stored.user_id}, device {stored.device_id}; session kept in "
+            f"{settings.matrix.store_path}"
+        )
+
+    asyncio.run(go())
 
 
 @main.group()

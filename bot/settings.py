@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("en", "fr", "de")
@@ -58,12 +59,50 @@ class ConsoleSettings(BaseModel):
     enabled: bool = True
 
 
+class MatrixSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    homeserver: str
+    user_id: str
+    password: str | None = None
+    access_token: str | None = None
+    device_id: str | None = None
+    store_path: Path = Path("matrix-store")
+    pickle_key: str | None = None
+    encrypt_rooms: bool = True
+    staff: list[str] = Field(default_factory=list)
+    sync_timeout_seconds: int = Field(default=30, ge=1, le=300)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected the homeserver's URL, such as https://matrix.example.org")
+        return value.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _matrix_id(cls, value: str) -> str:
+        if not re.fullmatch(r"@[a-z0-9._=/+-]+:[A-Za-z0-9.:-]+", value):
+            raise ValueError("expected a Matrix user id such as @caseroom:example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets(self) -> MatrixSettings:
+        if self.encrypt_rooms and not self.pickle_key:
+            raise ValueError(
+                "pickle_key is required when encrypt_rooms is on: it encrypts the bot's keys at rest "
+                "(set a long random secret; the library's default is public)"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CASEROOM_", env_nested_delimiter="__", extra="forbid")
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    matrix: MatrixSettings | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -85,6 +85,36 @@ class Dispatcher:
             return False
         return True
 
+    async def receive_undecryptable(self, network: str, event_id: str, source: dict[str, Any]) -> None:
+        """Keep an event we cannot decrypt yet (its key has not arrived); `decrypted` releases it."""
+        try:
+            async with self._sessions.begin() as session:
+                if await Repo(session).inbox_row(network, event_id) is None:
+                    session.add(
+                        InboxRow(
+                            network=network,
+                            event_id=event_id,
+                            payload={"source": source},
+                            status="undecrypted",
+                            attempts=0,
+                            received_at=self._services.clock.now(),
+                        )
+                    )
+        except IntegrityError:
+            return
+
+    async def undecrypted(self, network: str) -> list[tuple[str, dict[str, Any]]]:
+        async with self._sessions.begin() as session:
+            rows = await Repo(session).inbox_with_status(network, "undecrypted", 200)
+            return [(row.event_id, dict(row.payload["source"])) for row in rows]  # type: ignore[call-overload]
+
+    async def decrypted(self, event: Event) -> None:
+        async with self._sessions.begin() as session:
+            row = await Repo(session).inbox_row(event.network, event.event_id)
+            if row is not None and row.status == "undecrypted":
+                row.payload = event_to_json(event)
+                row.status = "pending"
+
     async def process_pending(self, network: str) -> int:
         """Handle every recorded, unhandled event of a network in arrival order."""
         handled = 0

@@ -245,10 +245,13 @@ class Repo:
         )
 
     async def pending_inbox(self, network: str, limit: int) -> Sequence[InboxRow]:
+        return await self.inbox_with_status(network, "pending", limit)
+
+    async def inbox_with_status(self, network: str, status: str, limit: int) -> Sequence[InboxRow]:
         return (
             await self.session.scalars(
                 select(InboxRow)
-                .where(InboxRow.network == network, InboxRow.status == "pending")
+                .where(InboxRow.network == network, InboxRow.status == status)
                 .order_by(InboxRow.id)
                 .limit(limit)
             )

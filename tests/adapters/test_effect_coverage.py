@@ -6,9 +6,10 @@ import pytest
 
 from bot.adapters.base import EffectDispatch, effect_method
 from bot.adapters.console import ConsoleAdapter
+from bot.adapters.matrix.adapter import MatrixAdapter
 from bot.domain.events import EFFECT_TYPES, Effect, effect_from_json, effect_to_json
 
-ADAPTERS: list[type[EffectDispatch]] = [ConsoleAdapter]
+ADAPTERS: list[type[EffectDispatch]] = [ConsoleAdapter, MatrixAdapter]
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda a: a.__name__)
