@@ -88,8 +88,12 @@ class Speaker:
     async def to_room(
         self, case: Case, build: Callable[[], str], mention_room: bool = False, reminder_id: int | None = None
     ) -> None:
-        """A general message to the case room, in the case's language."""
-        with using(self.services.case_translator(case)):
+        """A general message to the case room, in the case's language: the person's, when there is one."""
+        language = case.language
+        for _member, user in await self.repo.members(case.id, Role.PERSON):
+            language = user.language or language
+            break
+        with using(self.services.catalogs.translator(language, self.services.settings.timezone)):
             text = build()
         await self.emit(Target(case_id=case.id), SendMessage(text, (), mention_room, reminder_id=reminder_id))
 

@@ -18,11 +18,16 @@ log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
-    """The network refused or failed for now; the row stays and is retried after `retry_after` seconds."""
+    """The network failed for now: the row stays and is retried after `retry_after` seconds.
 
-    def __init__(self, reason: str, retry_after: float = 5.0) -> None:
+    A permanent refusal (the homeserver says the request itself is wrong) is not retried: the row is
+    closed with its error, logged, so one bad row cannot block a room's queue.
+    """
+
+    def __init__(self, reason: str, retry_after: float = 5.0, permanent: bool = False) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.permanent = permanent
 
 
 class Transport(Protocol):
@@ -80,6 +85,11 @@ class OutboxSender:
                 if stored is not None:
                     stored.attempts += 1
                     stored.last_error = str(error)[:500]
+                    if error.permanent:
+                        stored.sent_at = self._clock.now()
+            if error.permanent:
+                log.error("outbox row %s refused for good (%s); not retried", row.id, error)
+                return None
             log.warning("outbox row %s not delivered (%s); retry in %.1fs", row.id, error, error.retry_after)
             return error.retry_after
         async with self._sessions.begin() as session:

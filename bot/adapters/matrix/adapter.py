@@ -13,12 +13,12 @@ import logging
 import re
 from typing import Any, Protocol
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
     InviteMemberEvent,
-    JoinedRoomsResponse,
     LoginResponse,
     MegolmEvent,
     MessageDirection,
@@ -41,6 +41,7 @@ from bot.delivery.outbox import DeliveryError
 from bot.domain.events import (
     BotInvited,
     CreateCaseRoom,
+    Effect,
     Event,
     Invite,
     JoinRoom,
@@ -91,13 +92,16 @@ class Host(Protocol):
 
 
 def check(response: Any) -> Any:
-    """nio answers errors as values: turn them into exceptions here, at the edge."""
+    """nio answers errors as values: turn them into exceptions here, at the edge.
+
+    Rate limits are retried after the time the server asks for; other refusals are permanent.
+    """
     if isinstance(response, ErrorResponse):
         retry = (response.retry_after_ms or 0) / 1000
-        transient = response.status_code in (None, "M_LIMIT_EXCEEDED", "M_UNKNOWN") or retry > 0
-        if transient:
-            raise DeliveryError(f"{type(response).__name__} {response.status_code}", retry or 5.0)
-        raise MatrixError(f"{type(response).__name__} {response.status_code}: {response.message}")
+        reason = f"{type(response).__name__} {response.status_code}: {response.message}"
+        if response.status_code == "M_LIMIT_EXCEEDED" or retry > 0:
+            raise DeliveryError(reason, retry or 5.0)
+        raise DeliveryError(reason, permanent=True)
     return response
 
 
@@ -168,6 +172,8 @@ class MatrixAdapter(EffectDispatch):
         )
         assert isinstance(response, SyncResponse)
         await self._keys()
+        for event in self._invitations(response, since or response.next_batch):
+            await host.record(event)
         if since is not None:
             for event in await self._events(response, since):
                 await host.record(event)
@@ -190,7 +196,8 @@ class MatrixAdapter(EffectDispatch):
             check(await self.client.keys_claim(self.client.get_users_for_key_claiming()))
         await self.client.send_to_device_messages()
 
-    async def _events(self, response: SyncResponse, since: str) -> list[Event]:
+    def _invitations(self, response: SyncResponse, since: str) -> list[Event]:
+        """Pending invitations, also on the very first sync (they are state, not history)."""
         events: list[Event] = []
         for room_id, info in response.rooms.invite.items():
             for state in info.invite_state:
@@ -200,6 +207,10 @@ class MatrixAdapter(EffectDispatch):
                     and state.membership == "invite"
                 ):
                     events.append(BotInvited(NAME, f"invite:{room_id}:{since}", room_id, state.sender))
+        return events
+
+    async def _events(self, response: SyncResponse, since: str) -> list[Event]:
+        events: list[Event] = []
         for room_id, info in response.rooms.join.items():
             timeline = list(info.timeline.events)
             if info.timeline.limited and info.timeline.prev_batch:
@@ -283,6 +294,12 @@ class MatrixAdapter(EffectDispatch):
         return None
 
     # effects ---------------------------------------------------------------------------------------
+    async def deliver(self, room_id: str | None, effect: Effect, txn_id: str) -> str | None:
+        try:
+            return await EffectDispatch.deliver(self, room_id, effect, txn_id)
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise DeliveryError(f"network: {type(error).__name__}", 5.0) from error
+
     async def do_send_message(self, room_id: str | None, effect: SendMessage, txn_id: str) -> str | None:
         assert room_id is not None
         response = check(
@@ -295,7 +312,7 @@ class MatrixAdapter(EffectDispatch):
     async def do_create_case_room(
         self, room_id: str | None, effect: CreateCaseRoom, txn_id: str
     ) -> str | None:
-        existing = await self._room_named(f"{effect.case_ref} · ")
+        existing = self._room_named(f"{effect.case_ref} · ")
         if existing is not None:  # created before a crash, not yet recorded: never make a second room
             return existing
         state: list[dict[str, Any]] = [
@@ -310,37 +327,37 @@ class MatrixAdapter(EffectDispatch):
         ]
         if self._settings.encrypt_rooms:
             state.append({"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}})
-        users = {self.user_id: 100, **{user: 50 for user in effect.case_managers}}
+        # The creator keeps the power Synapse gives it (100, or "creator" in room version 12, where it
+        # may not be listed); case managers get 50, enough to invite and kick.
+        levels = {
+            "users_default": 0,
+            "events_default": 0,
+            "state_default": 50,
+            "invite": 50,
+            "kick": 50,
+            "ban": 50,
+            "redact": 50,
+        }
         response = check(
             await self.client.room_create(
                 visibility=RoomVisibility.private,
                 name=effect.name,
                 topic=effect.topic,
-                federate=True,
                 preset=RoomPreset.private_chat,
                 invite=list(effect.invite),
                 initial_state=state,
-                power_level_override={
-                    "users": users,
-                    "users_default": 0,
-                    "events_default": 0,
-                    "state_default": 50,
-                    "invite": 50,
-                    "kick": 50,
-                    "ban": 50,
-                    "redact": 50,
-                },
+                power_level_override=levels,
             )
         )
-        return str(response.room_id)
+        created = str(response.room_id)
+        if effect.case_managers:
+            await self._set_power(created, {user: 50 for user in effect.case_managers})
+        return created
 
-    async def _room_named(self, prefix: str) -> str | None:
-        joined = check(await self.client.joined_rooms())
-        assert isinstance(joined, JoinedRoomsResponse)
-        for room_id in joined.rooms:
-            room = self.client.rooms.get(room_id)
-            if room is not None and (room.name or "").startswith(prefix):
-                return str(room_id)
+    def _room_named(self, prefix: str) -> str | None:
+        for known_id, room in self.client.rooms.items():
+            if (room.name or "").startswith(prefix):
+                return str(known_id)
         return None
 
     async def do_link_room(self, room_id: str | None, effect: LinkRoom, txn_id: str) -> str | None:
@@ -350,8 +367,8 @@ class MatrixAdapter(EffectDispatch):
         assert room_id is not None
         try:
             check(await self.client.room_invite(room_id, effect.user))
-        except MatrixError as error:
-            if "M_FORBIDDEN" not in str(error):  # already invited or joined: nothing to do
+        except DeliveryError as error:
+            if not error.permanent or "M_FORBIDDEN" not in str(error):  # already invited or joined: done
                 raise
         if effect.as_case_manager:
             await self._set_power(room_id, {effect.user: 50})

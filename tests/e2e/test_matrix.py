@@ -1,0 +1,94 @@
+"""caseroom on a real Synapse, with real encrypted clients for the case manager, a professional, the
+person and a carer."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from tests.e2e.conftest import Team
+
+
+async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -> None:
+    alice, bob, carol = await team.person("alice"), await team.person("bob"), await team.person("carol")
+    bot = team.bot([alice.user_id])
+    bot.start()
+    try:
+        dm = await alice.direct_chat(bot.user_id)
+        await alice.until(
+            lambda: (
+                bot.user_id in alice.client.rooms[dm].users
+                and bot.user_id not in alice.client.rooms[dm].invited_users
+            ),
+            "the bot to join the direct chat",
+            within=60,
+        )
+        await alice.say(dm, "!case open Mrs D at home")
+        opened = await alice.answer(bot.user_id, dm, "is open", within=60)
+        ref = re.search(r"C-\d{4}-\d{4}", opened.body)
+        assert ref is not None and "https://matrix.to/#/!" in opened.body
+        room = opened.body.rsplit("https://matrix.to/#/", 1)[1].strip()
+        await alice.join_invite(room)
+        greeting = await alice.answer(bot.user_id, room, "Welcome")
+        assert greeting.encrypted and greeting.content["m.mentions"] == {"user_ids": [alice.user_id]}
+        assert greeting.content["msgtype"] == "m.notice" and "<a href=" in greeting.content["formatted_body"]
+        state = await alice.client.room_get_state(room)
+        kinds = {e["type"]: e["content"] for e in state.events}
+        assert kinds["m.room.encryption"]["algorithm"] == "m.megolm.v1.aes-sha2"
+        assert kinds["m.room.history_visibility"]["history_visibility"] == "invited"
+        assert kinds["m.room.join_rules"]["join_rule"] == "invite"
+        levels = kinds["m.room.power_levels"]
+        assert levels["users"][alice.user_id] == 50 and levels["invite"] == 50 and levels["kick"] == 50
+        assert levels["users"].get(bot.user_id, 100) == 100  # room version 12 lists no creator
+        assert levels["users_default"] == 0 and len(levels["users"]) <= 2
+        assert kinds["m.room.name"]["name"] == f"{ref.group()} · Mrs D at home"
+
+        for person, role in ((bob, "professional"), (carol, "carer")):
+            await alice.say(room, f"!invite {person.user_id} as {role}")
+            await person.join_invite(room)
+            welcome = await person.answer(bot.user_id, room, f"You are here as {role}")
+            assert welcome.encrypted
+        await alice.say(room, f"!plan add Insulin injections owner {bob.user_id} due tomorrow 9:00")
+        await alice.answer(bot.user_id, room, "Plan item #1 added")
+        await bob.say(room, "!log #1 First visit, glucose fine")
+        await bob.answer(bot.user_id, room, "Logged against plan item #1.")
+        await carol.say(room, "!close now")
+        await carol.answer(bot.user_id, room, "As carer you cannot use !close.")
+
+        await alice.say(room, f"!remind {carol.user_id} in 3 seconds bring the medication list")
+        await alice.answer(bot.user_id, room, "Reminder 1 set")
+        reminder = await carol.answer(bot.user_id, room, "Reminder: bring the medication list", within=60)
+        assert reminder.content["m.mentions"] == {"user_ids": [carol.user_id]}
+        await carol.react(room, reminder.event_id, "✅")
+        await asyncio.sleep(3)
+        count = len(alice.from_bot(bot.user_id, room))
+        await alice.say(room, "!history")
+        history = await alice.answer(bot.user_id, room, "Action log", after=count)
+        assert "acknowledged reminder 1" in history.body
+
+        # Commands written while the bot is down are handled once when it is back, never again after.
+        bot.stop()
+        before = len(bob.from_bot(bot.user_id, room))
+        await bob.say(room, "!log #1 Second visit while the bot was away")
+        await alice.say(room, "!members")
+        bot.start()
+        await bob.answer(bot.user_id, room, "Logged against plan item #1.", after=before, within=60)
+        await alice.answer(bot.user_id, room, "Care team of", after=before, within=60)
+        bot.stop()
+        bot.start()
+        await alice.say(room, "!reminders")
+        await alice.answer(bot.user_id, room, "No reminders are pending.", after=before, within=60)
+        answers = [s.body for s in bob.from_bot(bot.user_id, room)[before:]]
+        assert sum("Logged against plan item #1." in a for a in answers) == 1
+        assert sum("Care team of" in a for a in answers) == 1
+
+        await alice.say(room, "!close moved to a care home")
+        summary = await carol.answer(bot.user_id, room, "is closed: moved to a care home")
+        assert summary.encrypted
+        # Everything the bot said reached each member readable, though they joined at different times.
+        for person in (alice, bob, carol):
+            assert [e for sender, e in person.undecryptable if sender == bot.user_id] == []
+            assert all(s.encrypted for s in person.from_bot(bot.user_id, room))
+    finally:
+        bot.stop()
+        print(bot.logs()[-3000:])
