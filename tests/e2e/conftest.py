@@ -68,6 +68,9 @@ class Bot:
                 self.process.wait()
         self.process = None
 
+    def process_failed(self) -> bool:
+        return "Traceback" in self.logs()
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob("bot-*.log")))
 

@@ -11,6 +11,7 @@ from tests.e2e.conftest import Team
 
 async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -> None:
     alice, bob, carol = await team.person("alice"), await team.person("bob"), await team.person("carol")
+    dora = await team.person("dora")
     bot = team.bot([alice.user_id])
     bot.start()
     try:
@@ -43,7 +44,7 @@ async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -
         assert levels["users_default"] == 0 and len(levels["users"]) <= 2
         assert kinds["m.room.name"]["name"] == f"{ref.group()} · Mrs D at home"
 
-        for person, role in ((bob, "professional"), (carol, "carer")):
+        for person, role in ((bob, "professional"), (carol, "carer"), (dora, "person")):
             await alice.say(room, f"!invite {person.user_id} as {role}")
             await person.join_invite(room)
             welcome = await person.answer(bot.user_id, room, f"You are here as {role}")
@@ -54,6 +55,9 @@ async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -
         await bob.answer(bot.user_id, room, "Logged against plan item #1.")
         await carol.say(room, "!close now")
         await carol.answer(bot.user_id, room, "As carer you cannot use !close.")
+        await dora.say(room, "!plan")
+        plan = await dora.answer(bot.user_id, room, "Service plan of")
+        assert f"#1 Insulin injections · owner: {bob.user_id}" in plan.body
 
         await alice.say(room, f"!remind {carol.user_id} in 3 seconds bring the medication list")
         await alice.answer(bot.user_id, room, "Reminder 1 set")
@@ -86,9 +90,10 @@ async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -
         summary = await carol.answer(bot.user_id, room, "is closed: moved to a care home")
         assert summary.encrypted
         # Everything the bot said reached each member readable, though they joined at different times.
-        for person in (alice, bob, carol):
+        for person in (alice, bob, carol, dora):
             assert [e for sender, e in person.undecryptable if sender == bot.user_id] == []
             assert all(s.encrypted for s in person.from_bot(bot.user_id, room))
     finally:
         bot.stop()
-        print(bot.logs()[-3000:])
+        if bot.process_failed():
+            print(bot.logs()[-5000:])

@@ -372,7 +372,20 @@ class MatrixAdapter(EffectDispatch):
                 raise
         if effect.as_case_manager:
             await self._set_power(room_id, {effect.user: 50})
+        await self._share_keys_with(room_id, effect.user)
         return None
+
+    async def _share_keys_with(self, room_id: str, user_id: str) -> None:
+        """An invited member can read the room from the invitation on (history_visibility "invited"), so
+        the messages we send before they join must be encrypted for their devices too: learn the
+        invitation now rather than at the next sync, fetch their device keys, and start a new session."""
+        room = self.client.rooms.get(room_id)
+        if room is None or not room.encrypted or self.client.olm is None:
+            return
+        room.add_member(user_id, None, None, invited=True)
+        self.client.olm.users_for_key_query.add(user_id)
+        check(await self.client.keys_query())
+        self.client.invalidate_outbound_session(room_id)
 
     async def _set_power(self, room_id: str, users: dict[str, int]) -> None:
         current = check(await self.client.room_get_state_event(room_id, "m.room.power_levels"))
