@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.e2e.conftest import Team
+from tests.e2e.conftest import Bot, Team
+from tests.e2e.people import Person
 
 
 async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -> None:
@@ -97,3 +98,60 @@ async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -
         bot.stop()
         if bot.process_failed():
             print(bot.logs()[-5000:])
+
+
+async def _case_room(team: Team) -> tuple[Person, Bot, str]:
+    alice = await team.person("alice")
+    bot = team.bot([alice.user_id])
+    bot.start()
+    dm = await alice.direct_chat(bot.user_id)
+    await alice.until(
+        lambda: (
+            bot.user_id in alice.client.rooms[dm].users
+            and bot.user_id not in alice.client.rooms[dm].invited_users
+        ),
+        "the bot to join",
+        within=60,
+    )
+    await alice.say(dm, "!case open Burst test")
+    opened = await alice.answer(bot.user_id, dm, "is open", within=60)
+    room = opened.body.rsplit("https://matrix.to/#/", 1)[1].strip()
+    await alice.join_invite(room)
+    await alice.answer(bot.user_id, room, "Welcome")
+    return alice, bot, room
+
+
+async def test_200_commands_back_to_back_get_200_answers(team: Team) -> None:
+    alice, bot, room = await _case_room(team)
+    before = len(alice.from_bot(bot.user_id, room))
+    for n in range(200):
+        await alice.say(room, f"!log burst {n}")
+    await alice.until(
+        lambda: len(alice.from_bot(bot.user_id, room)) - before >= 200, "200 answers", within=180
+    )
+    answers = [s.body for s in alice.from_bot(bot.user_id, room)[before:]]
+    assert answers.count("Logged.") == 200
+
+
+async def test_commands_sent_while_the_bot_is_down_are_all_answered_once(team: Team) -> None:
+    """More commands than one sync returns: the limited timeline is completed from /messages."""
+    alice, bot, room = await _case_room(team)
+    bot.stop()
+    before = len(alice.from_bot(bot.user_id, room))
+    for n in range(250):
+        await alice.say(room, f"!log offline {n}")
+    bot.start()
+    await alice.until(
+        lambda: len(alice.from_bot(bot.user_id, room)) - before >= 250, "250 answers", within=240
+    )
+    await alice.say(room, "!history")
+    history = await alice.answer(bot.user_id, room, "Action log", after=before + 250, within=60)
+    logged = [line for line in history.body.splitlines() if "offline" in line]
+    assert [line.rsplit("offline ", 1)[1] for line in logged] == [str(n) for n in range(250)][-len(logged) :]
+    bot.stop()
+    bot.start()
+    await alice.say(room, "!members")
+    await alice.answer(bot.user_id, room, "Care team of", after=before + 251, within=60)
+    assert [s.body for s in alice.from_bot(bot.user_id, room)[before:]].count("Logged.") == 250
+    gaps = [int(n) for n in re.findall(r"filled a gap of (\d+) events", bot.logs())]
+    assert max(gaps) > 0  # the first sync after the restart came back limited
