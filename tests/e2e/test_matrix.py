@@ -87,6 +87,16 @@ async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -
         assert sum("Logged against plan item #1." in a for a in answers) == 1
         assert sum("Care team of" in a for a in answers) == 1
 
+        # Leaving the room ends the role; !remove kicks.
+        await bob.client.room_leave(room)
+        await alice.answer(bot.user_id, room, f"{bob.user_id} has left the case room.", within=60)
+        await alice.say(room, f"!remove {dora.user_id}")
+        await alice.answer(bot.user_id, room, f"{dora.user_id} is no longer a member of this case.")
+        await alice.until(lambda: dora.user_id not in alice.client.rooms[room].users, "dora to be kicked")
+        count = len(alice.from_bot(bot.user_id, room))
+        await alice.say(room, "!members")
+        members = await alice.answer(bot.user_id, room, "Care team of", after=count)
+        assert bob.user_id not in members.body and dora.user_id not in members.body
         await alice.say(room, "!close moved to a care home")
         summary = await carol.answer(bot.user_id, room, "is closed: moved to a care home")
         assert summary.encrypted
