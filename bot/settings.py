@@ -36,6 +36,8 @@ class BotSettings(BaseModel):
     language: str = "en"
     timezone: str = "UTC"
     dialog_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Reminders that fell due while the bot was down are sent late if younger than this.
+    catch_up_days: int = Field(default=7, ge=0, le=365)
 
     @field_validator("language")
     @classmethod

@@ -170,6 +170,22 @@ class Dispatcher:
                             id=row_id,
                         )
                     )
+                case = await repo.case_by_room(event.network, event.room_id)
+                if case is not None:
+                    managers = [
+                        u for _m, u in await repo.members(case.id, Role.CASE_MANAGER) if u.id != user.id
+                    ]
+                    await ctx.speaker.to_members(
+                        case,
+                        managers,
+                        lambda readers: _(
+                            "{names}: a command of {sender} could not be processed (reference {id}); nothing "
+                            "was changed. Please check with them.",
+                            names=", ".join(u.handle for u in readers),
+                            sender=event.sender,
+                            id=row_id,
+                        ),
+                    )
 
     async def _dispatch(self, repo: Repo, event: Event) -> None:
         if isinstance(event, TextMessage):

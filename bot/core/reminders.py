@@ -161,16 +161,63 @@ def _missed_and_next(reminder: Reminder, now: datetime) -> tuple[int, datetime |
 
 
 async def fire_due(repo: Repo, services: Services, now: datetime, limit: int = 500) -> int:
-    """Turn every due reminder into outbox rows and advance or finish it, in the caller's transaction."""
+    """Turn every due reminder into outbox rows and advance or finish it, in the caller's transaction.
+
+    A one-off reminder that fell due longer ago than the catch-up window (the bot was down) is not sent
+    to its recipients any more; the case managers get one message listing those, never silence.
+    """
     fired = 0
+    window = timedelta(days=services.settings.catch_up_days)
+    stale: dict[int, list[Reminder]] = {}
     for reminder in await repo.due_reminders(now, limit):
         case = await repo.case_by_id(reminder.case_id)
         if case.status != CaseStatus.OPEN:
             reminder.status = ReminderStatus.CANCELLED
             continue
-        await _fire_one(repo, services, case, reminder, now)
+        if reminder.interval is None and now - reminder.due_at > window:
+            stale.setdefault(case.id, []).append(reminder)
+            reminder.status = ReminderStatus.DONE
+            reminder.last_fired_at = now
+        else:
+            await _fire_one(repo, services, case, reminder, now)
         fired += 1
+    for case_id, reminders in stale.items():
+        await _report_stale(repo, services, await repo.case_by_id(case_id), reminders, now)
     return fired
+
+
+async def _report_stale(
+    repo: Repo, services: Services, case: Case, reminders: list[Reminder], now: datetime
+) -> None:
+    users = {r.target_user_id: await repo.user_by_id(r.target_user_id) for r in reminders if r.target_user_id}
+    managers = [user for _m, user in await repo.members(case.id, Role.CASE_MANAGER)]
+
+    def listing(readers: list[User]) -> str:
+        lines = [
+            ngettext(
+                "{names}: while I was offline, {n} reminder fell due more than {days} days ago; "
+                "I did not send it late:",
+                "{names}: while I was offline, {n} reminders fell due more than {days} days ago; "
+                "I did not send them late:",
+                len(reminders),
+                names=", ".join(u.handle for u in readers),
+                days=services.settings.catch_up_days,
+            )
+        ]
+        for reminder in reminders:
+            what = _("review") if reminder.kind == ReminderKind.REVIEW else (reminder.text or _("follow-up"))
+            lines.append(
+                f"- {reminder.number} · {fmt_datetime(reminder.due_at)} · "
+                f"{describe_target(reminder, users)} · {what}"
+            )
+        return "\n".join(lines)
+
+    await Speaker(repo, services, case.network, now).to_members(case, managers, listing)
+    log.info(
+        "case %s: %d reminders past the catch-up window reported to its case managers",
+        case.ref,
+        len(reminders),
+    )
 
 
 async def _fire_one(repo: Repo, services: Services, case: Case, reminder: Reminder, now: datetime) -> None:

@@ -46,10 +46,12 @@ async def test_user_error_undoes_what_the_handler_wrote(harness: Harness) -> Non
 
 async def test_a_crashing_event_is_retried_then_quarantined(harness: Harness) -> None:
     ref = await harness.open_case()
+    await harness.say("alice", "!invite bob as professional", ref)
     _swap_registry(harness, _add_need_then(RuntimeError("bug")))
     before = await harness.snapshot()
-    answers = await harness.say("alice", "!log x", ref)
-    assert len(answers) == 1 and "could not process your message" in answers[0].text
+    answers = await harness.say("bob", "!log x", ref)
+    assert len(answers) == 2 and "could not process your message" in answers[0].text
+    assert answers[1].mentions == ("alice",) and "a command of bob could not be processed" in answers[1].text
     assert await harness.snapshot() == before
     async with harness.app.sessions() as session:
         rows = (await session.execute(models.InboxRow.__table__.select())).all()

@@ -178,3 +178,24 @@ async def test_caseload_lists_what_is_overdue_and_due_soon(harness: Harness) -> 
     caseload = await harness.one("alice", "!cases")
     assert "1 overdue, 1 due within 7 days" in caseload and "#2 Call the GP · OVERDUE" in caseload
     assert "not in any open case" in await harness.one("bob", "!cases")
+
+
+async def test_reminders_older_than_the_catch_up_window_are_reported_not_sent(harness: Harness) -> None:
+    ref = await harness.open_case()
+    await harness.team(ref)
+    await harness.one("alice", "!remind carers in 1 day buy the pill box", ref)
+    await harness.one("alice", "!remind bob in 9 days send the report", ref)
+    await harness.one("alice", "!remind me every day 9:00 check the diary", ref)
+    await harness.close()
+    harness.clock.advance(timedelta(days=10))  # the bot was down for ten days
+    restarted = await Harness.create(harness.db_url, harness.clock.now())
+    harness.app = restarted.app
+    fired = await restarted.advance(timedelta(0))
+    texts = [m.text for m in fired]
+    assert any(t.startswith("bob: Reminder: send the report") and "sent late" in t for t in texts)
+    report = [m for m in fired if "while I was offline, 1 reminder fell due more than 7 days ago" in m.text]
+    assert len(report) == 1 and report[0].mentions == ("alice",) and "buy the pill box" in report[0].text
+    assert all("buy the pill box" not in t for t in texts if t is not report[0].text)
+    daily = [t for t in texts if "check the diary" in t]
+    assert len(daily) == 1 and "9 earlier occurrences were missed" in daily[0]
+    assert await restarted.advance(timedelta(hours=1)) == []
