@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,9 +25,37 @@ from conversations import all_dialogs
 log = logging.getLogger(__name__)
 
 
-async def flush_all(senders: dict[str, OutboxSender]) -> None:
-    for sender in senders.values():
-        await sender.flush()
+async def flush_all(senders: dict[str, OutboxSender]) -> float | None:
+    """Flush every network; the soonest retry any of them asks for, or None."""
+    waits = [wait for sender in senders.values() if (wait := await sender.flush()) is not None]
+    return min(waits) if waits else None
+
+
+class Flusher:
+    """Flushes every network's outbox; when one asks to wait (rate limit, outage), tries again then."""
+
+    def __init__(self, senders: dict[str, OutboxSender]) -> None:
+        self.senders = senders
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self) -> None:
+        wait = await flush_all(self.senders)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if wait is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(wait, self._again)
+
+    def _again(self) -> None:
+        task = asyncio.get_running_loop().create_task(self())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 @dataclass
@@ -37,7 +66,7 @@ class App:
     services: Services
     dispatcher: Dispatcher
     alarm: Alarm
-    senders: dict[str, OutboxSender] = field(default_factory=dict)
+    flusher: Flusher
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, poll_seconds: float = 60.0) -> App:
@@ -52,11 +81,9 @@ class App:
         dispatcher = Dispatcher(sessions, services, build_registry())
         senders: dict[str, OutboxSender] = {}
 
-        async def flush() -> None:
-            await flush_all(senders)
-
-        alarm = Alarm(sessions, services, flush, poll_seconds)
-        return cls(settings, engine, sessions, services, dispatcher, alarm, senders)
+        flusher = Flusher(senders)
+        alarm = Alarm(sessions, services, flusher, poll_seconds)
+        return cls(settings, engine, sessions, services, dispatcher, alarm, flusher)
 
     def attach(self, network: Network, transport: Transport) -> None:
         self.services.networks[network.name] = network
@@ -73,8 +100,12 @@ class App:
         await self.dispatcher.receive(event)
         await self.process(event.network)
 
+    @property
+    def senders(self) -> dict[str, OutboxSender]:
+        return self.flusher.senders
+
     async def flush(self) -> None:
-        await flush_all(self.senders)
+        await self.flusher()
 
     async def process(self, network: str) -> None:
         """Handle what a network adapter recorded, deliver the answers, re-arm the alarm."""
@@ -103,5 +134,6 @@ class App:
             await Repo(session).set_cursor(network, value, self.services.clock.now())
 
     async def close(self) -> None:
+        self.flusher.stop()
         self.alarm.stop()
         await self.engine.dispose()

@@ -51,17 +51,27 @@ class OutboxSender:
         self._lock = asyncio.Lock()
 
     async def flush(self) -> float | None:
-        """Deliver everything pending. Returns None when done, or seconds to wait before retrying."""
+        """Deliver everything pending, in order within each room. A room whose send fails waits (its later
+        rows too, so order holds); the other rooms go on. Returns None when all is sent, or the seconds
+        to wait before the next try."""
         async with self._lock:
+            blocked: set[str] = set()
+            retry: float | None = None
+            after = 0
             while True:
                 async with self._sessions.begin() as session:
-                    rows = list(await Repo(session).unsent(self._transport.network, 100))
+                    rows = list(await Repo(session).unsent(self._transport.network, 100, after))
                 if not rows:
-                    return None
+                    return retry
                 for row in rows:
-                    retry = await self._deliver(row)
-                    if retry is not None:
-                        return retry
+                    after = row.id
+                    room = row.room_id or f"case:{row.case_id}"
+                    if room in blocked:
+                        continue
+                    wait = await self._deliver(row)
+                    if wait is not None:
+                        blocked.add(room)
+                        retry = wait if retry is None else min(retry, wait)
 
     async def _room_of(self, case_id: int) -> str | None:
         async with self._sessions.begin() as session:

@@ -205,11 +205,11 @@ class Repo:
             )
         )
 
-    async def unsent(self, network: str, limit: int) -> Sequence[OutboxRow]:
+    async def unsent(self, network: str, limit: int, after_id: int = 0) -> Sequence[OutboxRow]:
         return (
             await self.session.scalars(
                 select(OutboxRow)
-                .where(OutboxRow.network == network, OutboxRow.sent_at.is_(None))
+                .where(OutboxRow.network == network, OutboxRow.sent_at.is_(None), OutboxRow.id > after_id)
                 .order_by(OutboxRow.id)
                 .limit(limit)
             )
