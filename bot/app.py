@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,7 @@ from bot.i18n import Catalogs
 from bot.scheduling.alarm import Alarm
 from bot.settings import Settings
 from bot.storage.db import create_engine, ensure_at_head, session_factory
+from bot.storage.leadership import Leadership
 from bot.storage.repo import Repo
 from conversations import all_dialogs
 
@@ -67,13 +70,18 @@ class App:
     dispatcher: Dispatcher
     alarm: Alarm
     flusher: Flusher
+    leadership: Leadership
+    _watch: asyncio.Task[None] | None = None
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, poll_seconds: float = 60.0) -> App:
         engine = create_engine(settings.database.url)
+        leadership = Leadership(engine)
         try:
             await ensure_at_head(engine)
-        except Exception:
+            await leadership.acquire()
+        except BaseException:
+            await leadership.release()
             await engine.dispose()
             raise
         sessions = session_factory(engine)
@@ -83,7 +91,7 @@ class App:
 
         flusher = Flusher(senders)
         alarm = Alarm(sessions, services, flusher, poll_seconds)
-        return cls(settings, engine, sessions, services, dispatcher, alarm, flusher)
+        return cls(settings, engine, sessions, services, dispatcher, alarm, flusher, leadership)
 
     def attach(self, network: Network, transport: Transport) -> None:
         self.services.networks[network.name] = network
@@ -95,6 +103,16 @@ class App:
             await self.dispatcher.process_pending(network)
         await self.flush()
         await self.alarm.start()
+        self._watch = asyncio.create_task(self._watch_leadership())
+
+    async def _watch_leadership(self, every: float = 10.0) -> None:
+        """If the connection holding the lock is lost, another process may take over: stop at once."""
+        while True:
+            await asyncio.sleep(every)
+            if not await self.leadership.still_held():
+                log.critical("lost the database lock that makes this process the active one; stopping")
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
 
     async def handle(self, event: Event) -> None:
         await self.dispatcher.receive(event)
@@ -134,6 +152,9 @@ class App:
             await Repo(session).set_cursor(network, value, self.services.clock.now())
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         self.flusher.stop()
         self.alarm.stop()
+        await self.leadership.release()
         await self.engine.dispose()

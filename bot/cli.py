@@ -18,6 +18,7 @@ from bot.adapters.console import NETWORK, ConsoleAdapter, run_console
 from bot.app import App
 from bot.settings import ConfigError, Settings, load_settings
 from bot.storage.db import SchemaMismatch, alembic_config
+from bot.storage.leadership import AlreadyRunning
 
 log = logging.getLogger("caseroom")
 
@@ -32,7 +33,7 @@ def _settings(config: Path | None, db: str | None) -> Settings:
 async def _console(settings: Settings, source_path: Path | None) -> None:
     try:
         app = await App.build(settings, poll_seconds=1.0)
-    except SchemaMismatch as error:
+    except (SchemaMismatch, AlreadyRunning) as error:
         raise click.ClickException(str(error)) from None
     adapter = ConsoleAdapter(sys.stdout, uuid.uuid4().hex[:12])
     app.attach(NETWORK, adapter)
@@ -80,8 +81,8 @@ async def _matrix(settings: Settings) -> None:
 
     assert settings.matrix is not None
     try:
-        app = await App.build(settings)
-    except SchemaMismatch as error:
+        app = await App.build(settings)  # with PostgreSQL, waits here while another process is active
+    except (SchemaMismatch, AlreadyRunning) as error:
         raise click.ClickException(str(error)) from None
     adapter = MatrixAdapter(settings.matrix)
     app.attach(adapter.info, adapter)
