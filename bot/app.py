@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import failpoints
 from bot.commands.catalog import build_registry
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import Network, Services
@@ -95,7 +96,9 @@ class App:
 
     def attach(self, network: Network, transport: Transport) -> None:
         self.services.networks[network.name] = network
-        self.senders[network.name] = OutboxSender(self.sessions, transport, self.services.clock)
+        self.senders[network.name] = OutboxSender(
+            self.sessions, transport, self.services.clock, failpoints.from_environment()
+        )
 
     async def start(self) -> None:
         """Handle what was recorded but not handled before a stop, deliver what was not sent, ring once."""

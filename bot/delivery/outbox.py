@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -41,14 +42,23 @@ def txn_id(row_id: int) -> str:
     return f"caseroom-{row_id}"
 
 
+def no_failpoint(name: str) -> None:
+    """Production default: the named points of a send do nothing (the fault tests crash there)."""
+
+
 class OutboxSender:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], transport: Transport, clock: Clock
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        transport: Transport,
+        clock: Clock,
+        failpoint: Callable[[str], None] = no_failpoint,
     ) -> None:
         self._sessions = sessions
         self._transport = transport
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._failpoint = failpoint
 
     async def flush(self) -> float | None:
         """Deliver everything pending, in order within each room. A room whose send fails waits (its later
@@ -87,6 +97,7 @@ class OutboxSender:
                 return 5.0
         if isinstance(effect, SendMessage) and effect.link_case_id is not None:
             effect = replace(effect, link_room_id=await self._room_of(effect.link_case_id))
+        self._failpoint("outbox.before_request")
         try:
             result = await self._transport.deliver(room_id, effect, txn_id(row.id))
         except DeliveryError as error:
@@ -102,6 +113,7 @@ class OutboxSender:
                 return None
             log.warning("outbox row %s not delivered (%s); retry in %.1fs", row.id, error, error.retry_after)
             return error.retry_after
+        self._failpoint("outbox.after_request")
         async with self._sessions.begin() as session:
             stored = await session.get(OutboxRow, row.id)
             assert stored is not None
@@ -111,4 +123,5 @@ class OutboxSender:
                 (await Repo(session).case_by_id(row.case_id)).room_id = result
             elif isinstance(effect, SendMessage):
                 stored.network_event_id = result
+        self._failpoint("outbox.after_commit")
         return None

@@ -47,6 +47,7 @@ class Bot:
         )
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.env: dict[str, str] = {}
 
     def start(self) -> None:
         self.starts += 1
@@ -56,7 +57,11 @@ class Bot:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            env={**os.environ, **self.env},
         )
+
+    def died(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -1,0 +1,58 @@
+"""Kill the bot at every point of a send, over and over, while reminders fall due: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+
+from tests.e2e.conftest import Team
+from tests.e2e.test_matrix import _case_room
+
+REMINDERS = 30
+
+
+async def test_sigkill_at_each_point_of_a_send_loses_and_doubles_nothing(team: Team) -> None:
+    alice, bot, room = await _case_room(team)
+    bot.stop()
+    bot.env["CASEROOM_FAILPOINTS"] = (
+        "outbox.before_request=0.08,outbox.after_request=0.08,outbox.after_commit=0.08"
+    )
+    bot.start()
+    before = len(alice.from_bot(bot.user_id, room))
+    for n in range(REMINDERS):
+        await alice.say(room, f"!remind me in {10 + n} seconds pill r{n}")
+    restarts = 0
+    deadline = time.monotonic() + 300
+
+    def reminders_seen() -> set[str]:
+        return {
+            m.group(1)
+            for s in alice.from_bot(bot.user_id, room)[before:]
+            if (m := re.search(r"Reminder: pill (r\d+)", s.body))
+        }
+
+    while time.monotonic() < deadline and (len(reminders_seen()) < REMINDERS or restarts < 20):
+        if bot.died():
+            restarts += 1
+            bot.start()
+        await asyncio.sleep(0.2)
+        if len(reminders_seen()) == REMINDERS and restarts < 20:
+            await alice.say(room, "!members")  # keep the bot sending (and dying) until 20 kills
+            await asyncio.sleep(0.5)
+    bot.stop()
+    bot.env.clear()
+    bot.start()
+    await alice.say(room, "!reminders")
+    await alice.answer(bot.user_id, room, "No reminders are pending.", after=before, within=60)
+    said = [s.body for s in alice.from_bot(bot.user_id, room)[before:]]
+    fired = Counter(m.group(1) for body in said if (m := re.search(r"Reminder: pill (r\d+)", body)))
+    set_replies = Counter(m.group(1) for body in said if (m := re.match(r"Reminder (\d+) set", body)))
+    lost = REMINDERS - len(fired)
+    doubled = sum(count - 1 for count in fired.values()) + sum(count - 1 for count in set_replies.values())
+    print(f"kill/restart cycles: {restarts}, reminders lost: {lost}, messages doubled: {doubled}")
+    assert restarts >= 20
+    assert lost == 0 and doubled == 0
+    assert len(set_replies) == REMINDERS
+    assert len(re.findall(r"failpoint outbox\.\w+", bot.logs())) >= 20
