@@ -1,4 +1,4 @@
-"""Kill the bot at every point of a send, over and over, while reminders fall due: nothing lost, nothing twice."""
+"""Kill the bot at every point of a send, again and again, while reminders fall due: none lost, none twice."""
 
 from __future__ import annotations
 
