@@ -6,6 +6,8 @@ import asyncio
 import re
 import time
 from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.e2e.conftest import Team
 from tests.e2e.test_matrix import _case_room
@@ -56,3 +58,28 @@ async def test_sigkill_at_each_point_of_a_send_loses_and_doubles_nothing(team: T
     assert lost == 0 and doubled == 0
     assert len(set_replies) == REMINDERS
     assert len(re.findall(r"failpoint outbox\.\w+", bot.logs())) >= 20
+
+
+async def test_200_reminders_due_in_the_same_second_in_one_encrypted_room_arrive_in_order(team: Team) -> None:
+    alice, bot, room = await _case_room(team)
+    paris = ZoneInfo("Europe/Paris")
+    due = (datetime.now(paris) + timedelta(seconds=90)).replace(second=0, microsecond=0)
+    when = due.strftime("%Y-%m-%d %H:%M")
+    before = len(alice.from_bot(bot.user_id, room))
+    for n in range(200):
+        await alice.say(room, f"!remind me {when} burst {n}")
+    await alice.until(
+        lambda: sum("set for" in s.body for s in alice.from_bot(bot.user_id, room)[before:]) >= 200,
+        "200 confirmations",
+        within=120,
+    )
+    await alice.until(
+        lambda: sum("Reminder: burst" in s.body for s in alice.from_bot(bot.user_id, room)[before:]) >= 200,
+        "200 reminders",
+        within=240,
+    )
+    burst = [s for s in alice.from_bot(bot.user_id, room)[before:] if "Reminder: burst" in s.body]
+    numbers = [int(s.body.rsplit("burst ", 1)[1].split()[0]) for s in burst]
+    assert numbers == list(range(200))
+    assert all(s.encrypted for s in burst)
+    assert alice.undecryptable == []
