@@ -126,6 +126,30 @@ class Synapse:
                 self.process.wait()
         self.process = None
 
+    def admin_request(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            json.dumps(body or {}).encode(),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method=method,
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def login(self, localpart: str, password: str) -> str:
+        body = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "password": password,
+        }
+        request = urllib.request.Request(
+            f"{self.url}/_matrix/client/v3/login",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.load(response)["access_token"])
+
     def register(self, localpart: str, password: str, admin: bool = False) -> str:
         """Create an account through the shared-secret admin API; returns the Matrix id."""
         endpoint = f"{self.url}/_synapse/admin/v1/register"
