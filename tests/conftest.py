@@ -62,6 +62,14 @@ def db_url(
 
 
 @pytest.fixture
+def postgres_url(postgres_templates: PostgresTemplates | None) -> str:
+    """A fresh, migrated PostgreSQL database; the test is skipped where no server is configured."""
+    if postgres_templates is None:
+        pytest.skip("CASEROOM_TEST_POSTGRES_URL is not set")
+    return postgres_templates.fresh()
+
+
+@pytest.fixture
 def sqlite_url(sqlite_templates: SqliteTemplates) -> str:
     return sqlite_templates.fresh()
 

@@ -11,7 +11,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 async def _firing_times(h: Harness, ref: str, days: int) -> list[datetime]:
-    times = []
+    times: list[datetime] = []
     for _ in range(days * 96):
         fired = await h.advance(timedelta(minutes=15))
         times.extend(h.clock.now() for m in fired if "Reminder:" in m.text)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -27,12 +28,20 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
 class Bot:
     """caseroom as its own process (`caseroom run`), so tests can stop, kill and restart it."""
 
-    def __init__(self, root: Path, synapse: Synapse, case_managers: list[str], user_id: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        synapse: Synapse,
+        case_managers: list[str],
+        user_id: str,
+        database: str | None = None,
+    ) -> None:
         self.root = root
         self.user_id = user_id
         self.config = root / "caseroom.toml"
+        database = database or f"sqlite+aiosqlite:///{root}/caseroom.db"
         self.config.write_text(
-            f'[database]\nurl = "sqlite+aiosqlite:///{root}/caseroom.db"\n'
+            f'[database]\nurl = "{database}"\n'
             f'[bot]\ncase_managers = {case_managers!r}\ntimezone = "Europe/Paris"\n'
             f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\npassword = "{PASSWORD}"\n'
             f'store_path = "{root}/store"\npickle_key = "test-pickle-key-{uuid.uuid4().hex}"\n'
@@ -48,10 +57,12 @@ class Bot:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.env: dict[str, str] = {}
+        self.name = "bot"
+        self.twins: list[Bot] = []
 
     def start(self) -> None:
         self.starts += 1
-        log = (self.root / f"bot-{self.starts}.log").open("wb")
+        log = (self.root / f"{self.name}-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "-v", "run", "--config", str(self.config)],
             stdout=log,
@@ -59,6 +70,14 @@ class Bot:
             start_new_session=True,
             env={**os.environ, **self.env},
         )
+
+    def twin(self) -> Bot:
+        """A second process with the same settings (same database, same Matrix device)."""
+        other = copy.copy(self)
+        other.process, other.starts, other.name, other.env = None, 0, f"{self.name}-twin", dict(self.env)
+        other.twins = []
+        self.twins.append(other)
+        return other
 
     def died(self) -> bool:
         return self.process is not None and self.process.poll() is not None
@@ -77,7 +96,7 @@ class Bot:
         return "Traceback" in self.logs()
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob("bot-*.log")))
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob(f"{self.name}-*.log")))
 
 
 class Team:
@@ -100,15 +119,17 @@ class Team:
         self.people[name] = person
         return person
 
-    def bot(self, case_managers: list[str]) -> Bot:
+    def bot(self, case_managers: list[str], database: str | None = None) -> Bot:
         user_id = self.synapse.register(f"caseroom{self.tag}", PASSWORD)
-        bot = Bot(self.root / "bot", self.synapse, case_managers, user_id)
+        bot = Bot(self.root / "bot", self.synapse, case_managers, user_id, database)
         self.bots.append(bot)
         return bot
 
     async def close(self) -> None:
         for bot in self.bots:
             bot.stop()
+            for twin in bot.twins:
+                twin.stop()
         for person in self.people.values():
             await person.close()
 

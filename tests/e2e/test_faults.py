@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -83,3 +84,37 @@ async def test_200_reminders_due_in_the_same_second_in_one_encrypted_room_arrive
     assert numbers == list(range(200))
     assert all(s.encrypted for s in burst)
     assert alice.undecryptable == []
+
+
+async def test_two_processes_on_postgresql_kill_the_active_one_mid_burst(
+    team: Team, postgres_url: str
+) -> None:
+    alice, active, room = await _case_room(team, database=postgres_url)
+    standby = active.twin()
+    standby.start()
+    await asyncio.sleep(3)
+    assert "standing by" in standby.logs() and not standby.died()
+    before = len(alice.from_bot(active.user_id, room))
+    for n in range(20):
+        await alice.say(room, f"!remind me in {6 + n} seconds takeover r{n}")
+    await alice.until(
+        lambda: (
+            sum("Reminder: takeover" in s.body for s in alice.from_bot(active.user_id, room)[before:]) >= 5
+        ),
+        "the first reminders",
+        within=60,
+    )
+    active.stop(signal.SIGKILL)  # mid-burst
+    await alice.until(
+        lambda: (
+            sum("Reminder: takeover" in s.body for s in alice.from_bot(active.user_id, room)[before:]) >= 20
+        ),
+        "the other reminders, from the standby",
+        within=90,
+    )
+    await asyncio.sleep(5)
+    said = [s.body for s in alice.from_bot(active.user_id, room)[before:]]
+    fired = Counter(m.group(1) for body in said if (m := re.search(r"takeover (r\d+)", body)))
+    assert sorted(fired) == sorted(f"r{n}" for n in range(20)) and set(fired.values()) == {1}
+    assert sum(body.startswith("Reminder ") and " set for " in body for body in said) == 20
+    assert "active caseroom" in standby.logs()

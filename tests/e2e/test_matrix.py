@@ -110,9 +110,9 @@ async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -
             print(bot.logs()[-5000:])
 
 
-async def _case_room(team: Team) -> tuple[Person, Bot, str]:
+async def _case_room(team: Team, database: str | None = None) -> tuple[Person, Bot, str]:
     alice = await team.person("alice")
-    bot = team.bot([alice.user_id])
+    bot = team.bot([alice.user_id], database)
     bot.start()
     dm = await alice.direct_chat(bot.user_id)
     await alice.until(

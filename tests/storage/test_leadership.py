@@ -10,7 +10,6 @@ from bot.app import App
 from bot.settings import load_settings
 from bot.storage.db import create_engine
 from bot.storage.leadership import AlreadyRunning, Leadership
-from tests.databases import PostgresTemplates
 
 
 async def test_sqlite_refuses_a_second_process_and_says_why(sqlite_url: str) -> None:
@@ -23,13 +22,6 @@ async def test_sqlite_refuses_a_second_process_and_says_why(sqlite_url: str) -> 
         await first.close()
     second = await App.build(settings)  # free again once the first is gone
     await second.close()
-
-
-@pytest.fixture
-def postgres_url(postgres_templates: PostgresTemplates | None) -> str:
-    if postgres_templates is None:
-        pytest.skip("CASEROOM_TEST_POSTGRES_URL is not set")
-    return postgres_templates.fresh()
 
 
 async def test_postgres_standby_takes_over_when_the_active_one_goes(postgres_url: str) -> None:
