@@ -59,6 +59,8 @@ class OutboxSender:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._failpoint = failpoint
+        # A case's room never changes once created: remember it instead of asking the database each time.
+        self._rooms: dict[int, str] = {}
 
     async def flush(self) -> float | None:
         """Deliver everything pending, in order within each room. A room whose send fails waits (its later
@@ -82,10 +84,17 @@ class OutboxSender:
                     if wait is not None:
                         blocked.add(room)
                         retry = wait if retry is None else min(retry, wait)
+                if len(rows) < 100:
+                    return retry
 
     async def _room_of(self, case_id: int) -> str | None:
+        if case_id in self._rooms:
+            return self._rooms[case_id]
         async with self._sessions.begin() as session:
-            return (await Repo(session).case_by_id(case_id)).room_id
+            room_id = (await Repo(session).case_by_id(case_id)).room_id
+        if room_id is not None:
+            self._rooms[case_id] = room_id
+        return room_id
 
     async def _deliver(self, row: OutboxRow) -> float | None:
         effect = effect_from_json(row.payload)
