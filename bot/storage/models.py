@@ -146,6 +146,8 @@ class Reminder(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "number"),
         Index("ix_reminders_pending_due", "status", "due_at"),
+        # A case's pending reminders (!reminders, closing) without walking every pending reminder.
+        Index("ix_reminders_case_status_due", "case_id", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

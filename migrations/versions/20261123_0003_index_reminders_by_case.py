@@ -1,0 +1,27 @@
+"""index reminders by case
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-23 11:31:29.748986
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.create_index("ix_reminders_case_status_due", ["case_id", "status", "due_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.drop_index("ix_reminders_case_status_due")
