@@ -92,6 +92,7 @@ class App:
 
         flusher = Flusher(senders)
         alarm = Alarm(sessions, services, flusher, poll_seconds)
+        services.wake_at = alarm.wake_at
         return cls(settings, engine, sessions, services, dispatcher, alarm, flusher, leadership)
 
     def attach(self, network: Network, transport: Transport) -> None:
@@ -129,10 +130,10 @@ class App:
         await self.flusher()
 
     async def process(self, network: str) -> None:
-        """Handle what a network adapter recorded, deliver the answers, re-arm the alarm."""
+        """Handle what a network adapter recorded and deliver the answers (new reminders set the alarm
+        themselves, through `Services.wake_at`)."""
         await self.dispatcher.process_pending(network)
         await self.flush()
-        await self.alarm.rearm()
 
     async def record(self, event: Event) -> None:
         await self.dispatcher.receive(event)

@@ -66,7 +66,7 @@ class Intake:
         if interval is not None:
             case.review_interval = interval.encode()
             when = core.review_date(ctx.now, interval, ctx.zone)
-            await core.schedule_review(ctx.repo, case, ctx.user, when, ctx.zone, ctx.now)
+            await core.schedule_review(ctx.repo, ctx.services, case, ctx.user, when, ctx.zone, ctx.now)
             lines.append(
                 _(
                     "Reviews {interval}; the next one is on {when}.",

@@ -78,6 +78,7 @@ async def run_remind(ctx: Ctx, a: RemindArgs) -> None:
         due = a.when
     reminder = await core.create(
         ctx.repo,
+        ctx.services,
         case,
         kind=ReminderKind.REMINDER,
         creator=ctx.user,
@@ -119,6 +120,7 @@ async def run_followup(ctx: Ctx, a: FollowupArgs) -> None:
     owner, _member = await cases.member(ctx, (await ctx.repo.user_by_id(item.owner_id)).handle)
     reminder = await core.create(
         ctx.repo,
+        ctx.services,
         case,
         kind=ReminderKind.FOLLOWUP,
         creator=ctx.user,
@@ -144,7 +146,7 @@ async def run_review_every(ctx: Ctx, interval: Interval) -> None:
     case = ctx.require_case()
     case.review_interval = interval.encode()
     when = core.review_date(ctx.now, interval, ctx.zone)
-    await core.schedule_review(ctx.repo, case, ctx.user, when, ctx.zone, ctx.now)
+    await core.schedule_review(ctx.repo, ctx.services, case, ctx.user, when, ctx.zone, ctx.now)
     await ctx.reply(
         _(
             "Reviews {interval}; the next one is on {when}. Case managers are reminded 7 days before "
@@ -157,7 +159,7 @@ async def run_review_every(ctx: Ctx, interval: Interval) -> None:
 
 async def run_review_on(ctx: Ctx, when: datetime) -> None:
     case = ctx.require_case()
-    await core.schedule_review(ctx.repo, case, ctx.user, when, ctx.zone, ctx.now)
+    await core.schedule_review(ctx.repo, ctx.services, case, ctx.user, when, ctx.zone, ctx.now)
     await ctx.reply(
         _(
             "The next review is on {when}. Case managers are reminded 7 days before and on the day.",
@@ -182,7 +184,7 @@ async def record_review(ctx: Ctx, note: str) -> datetime | None:
     )
     if case.review_interval:
         when = core.review_date(ctx.now, Interval.decode(case.review_interval), ctx.zone)
-        await core.schedule_review(ctx.repo, case, ctx.user, when, ctx.zone, ctx.now)
+        await core.schedule_review(ctx.repo, ctx.services, case, ctx.user, when, ctx.zone, ctx.now)
         return when
     await ctx.repo.cancel_reminders(case.id, kind=ReminderKind.REVIEW)
     case.next_review_at = None

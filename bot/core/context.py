@@ -52,6 +52,10 @@ class Network:
     staff: frozenset[str] = frozenset()
 
 
+def no_alarm(when: datetime) -> None:
+    """Without a scheduler (tools, tests that ring by hand) nobody needs waking."""
+
+
 @dataclass
 class Services:
     catalogs: Catalogs
@@ -59,6 +63,10 @@ class Services:
     settings: BotSettings
     networks: dict[str, Network] = field(default_factory=dict)
     dialogs: Mapping[str, DialogFlow] = field(default_factory=dict)
+    # Told when a reminder is scheduled, so the alarm can ring early enough without asking the database
+    # after every command. Called before the transaction commits: ringing for a reminder that was rolled
+    # back only finds nothing due.
+    wake_at: Callable[[datetime], None] = no_alarm
 
     def language_of(self, user: User) -> str:
         return user.language or self.settings.language

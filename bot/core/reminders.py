@@ -30,6 +30,7 @@ REVIEW_NOTICE = timedelta(days=7)
 
 async def create(
     repo: Repo,
+    services: Services,
     case: Case,
     *,
     kind: ReminderKind,
@@ -62,11 +63,12 @@ async def create(
         created_at=now,
     )
     await repo.add(reminder)
+    services.wake_at(due_at)
     return reminder
 
 
 async def schedule_review(
-    repo: Repo, case: Case, creator: User, when: datetime, zone: ZoneInfo, now: datetime
+    repo: Repo, services: Services, case: Case, creator: User, when: datetime, zone: ZoneInfo, now: datetime
 ) -> None:
     """Set the next review: the case managers are reminded a week before and on the day."""
     await repo.cancel_reminders(case.id, kind=ReminderKind.REVIEW)
@@ -75,6 +77,7 @@ async def schedule_review(
         if due > now:
             await create(
                 repo,
+                services,
                 case,
                 kind=ReminderKind.REVIEW,
                 creator=creator,

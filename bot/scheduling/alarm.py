@@ -1,5 +1,8 @@
 """An alarm clock on APScheduler 3: one job at the earliest due reminder, and a slow poll as a safety net.
 
+After a ring it asks the database for the earliest pending reminder; in between, the core tells it of
+each reminder it schedules (`wake_at`), so handling a command costs no extra query.
+
 Nothing about a reminder lives in the scheduler's memory, so nothing is lost when the process dies: at
 start the alarm rings once and every reminder that fell due meanwhile is sent, marked late.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -37,6 +40,7 @@ class Alarm:
         self._poll_seconds = poll_seconds
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
+        self._armed: datetime | None = None
 
     async def start(self) -> None:
         self._scheduler.add_job(
@@ -70,11 +74,22 @@ class Alarm:
     async def rearm(self) -> None:
         async with self._sessions.begin() as session:
             earliest = await Repo(session).earliest_due()
-        if earliest is None or not self._scheduler.running:
+        self._armed = None
+        if earliest is not None:
+            self._set(earliest)
+
+    def wake_at(self, when: datetime) -> None:
+        """A reminder was scheduled for `when`: ring then, unless the alarm is already set earlier."""
+        if self._armed is None or when < self._armed:
+            self._set(when)
+
+    def _set(self, when: datetime) -> None:
+        if not self._scheduler.running:
             return
+        self._armed = when
         self._scheduler.add_job(
             self.ring,
-            DateTrigger(run_date=max(earliest, self._services.clock.now())),
+            DateTrigger(run_date=max(when, self._services.clock.now())),
             id="wake",
             replace_existing=True,
             misfire_grace_time=None,
