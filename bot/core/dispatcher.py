@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands.registry import Command, Registry
@@ -66,42 +65,17 @@ class Dispatcher:
 
     async def receive(self, event: Event) -> bool:
         """Record an inbound event before the network cursor moves on. False if it was seen before."""
-        try:
-            async with self._sessions.begin() as session:
-                repo = Repo(session)
-                if await repo.inbox_row(event.network, event.event_id) is not None:
-                    return False
-                session.add(
-                    InboxRow(
-                        network=event.network,
-                        event_id=event.event_id,
-                        payload=event_to_json(event),
-                        status="pending",
-                        attempts=0,
-                        received_at=self._services.clock.now(),
-                    )
-                )
-        except IntegrityError:  # another process recorded it first
-            return False
-        return True
+        async with self._sessions.begin() as session:
+            return await Repo(session).record_inbox(
+                event.network, event.event_id, event_to_json(event), "pending", self._services.clock.now()
+            )
 
     async def receive_undecryptable(self, network: str, event_id: str, source: dict[str, Any]) -> None:
         """Keep an event we cannot decrypt yet (its key has not arrived); `decrypted` releases it."""
-        try:
-            async with self._sessions.begin() as session:
-                if await Repo(session).inbox_row(network, event_id) is None:
-                    session.add(
-                        InboxRow(
-                            network=network,
-                            event_id=event_id,
-                            payload={"source": source},
-                            status="undecrypted",
-                            attempts=0,
-                            received_at=self._services.clock.now(),
-                        )
-                    )
-        except IntegrityError:
-            return
+        async with self._sessions.begin() as session:
+            await Repo(session).record_inbox(
+                network, event_id, {"source": source}, "undecrypted", self._services.clock.now()
+            )
 
     async def undecrypted(self, network: str) -> list[tuple[str, dict[str, Any]]]:
         async with self._sessions.begin() as session:
@@ -115,27 +89,30 @@ class Dispatcher:
                 row.payload = event_to_json(event)
                 row.status = "pending"
 
-    async def process_pending(self, network: str) -> int:
-        """Handle every recorded, unhandled event of a network in arrival order."""
+    async def process_pending(self, network: str, batch: int = 100) -> int:
+        """Handle every recorded, unhandled event of a network in arrival order. (Whoever records an
+        event calls this afterwards, so a short batch means nothing else is waiting.)"""
         handled = 0
         while True:
             async with self._sessions.begin() as session:
-                ids = [row.id for row in await Repo(session).pending_inbox(network, 100)]
-            if not ids:
-                return handled
+                ids = [row.id for row in await Repo(session).pending_inbox(network, batch)]
+            failed = False
             for row_id in ids:
-                await self._handle(row_id)
+                failed |= not await self._handle(row_id)
                 handled += 1
+            if len(ids) < batch and not failed:
+                return handled
 
-    async def _handle(self, row_id: int) -> None:
+    async def _handle(self, row_id: int) -> bool:
+        """Handle one recorded event; False when it failed (it is retried, then quarantined)."""
         try:
             async with self._sessions.begin() as session:
-                row = await session.get(InboxRow, row_id, with_for_update=True)
-                if row is None or row.status != "pending":
-                    return
-                await self._dispatch(Repo(session), event_from_json(row.payload))
-                row.status = "handled"
-                row.handled_at = self._services.clock.now()
+                repo = Repo(session)
+                payload = await repo.claim_inbox(row_id, self._services.clock.now())
+                if payload is None:  # handled meanwhile, by us or by another process
+                    return True
+                await self._dispatch(repo, event_from_json(payload))
+                return True
         except Exception as exc:
             log.error(
                 "handling inbox event %s failed with %s\n%s",
@@ -144,6 +121,7 @@ class Dispatcher:
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
             await self._failed(row_id)
+            return False
 
     async def _failed(self, row_id: int) -> None:
         async with self._sessions.begin() as session:

@@ -124,13 +124,10 @@ class OutboxSender:
             return error.retry_after
         self._failpoint("outbox.after_request")
         async with self._sessions.begin() as session:
-            stored = await session.get(OutboxRow, row.id)
-            assert stored is not None
-            stored.sent_at = self._clock.now()
-            stored.attempts += 1
+            repo = Repo(session)
+            event_id = result if isinstance(effect, SendMessage) else None
+            await repo.mark_sent(row.id, self._clock.now(), event_id)
             if isinstance(effect, CreateCaseRoom) and row.case_id is not None and result is not None:
-                (await Repo(session).case_by_id(row.case_id)).room_id = result
-            elif isinstance(effect, SendMessage):
-                stored.network_event_id = result
+                (await repo.case_by_id(row.case_id)).room_id = result
         self._failpoint("outbox.after_commit")
         return None

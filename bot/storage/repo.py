@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import Effect, Target, effect_to_json
@@ -242,6 +243,43 @@ class Repo:
     async def inbox_row(self, network: str, event_id: str) -> InboxRow | None:
         return await self.session.scalar(
             select(InboxRow).where(InboxRow.network == network, InboxRow.event_id == event_id)
+        )
+
+    async def record_inbox(
+        self, network: str, event_id: str, payload: dict[str, Any], status: str, now: datetime
+    ) -> bool:
+        """Keep an inbound event unless it is already kept (by this or another process): one statement."""
+        dialect = self.session.get_bind().dialect.name
+        values = {
+            "network": network,
+            "event_id": event_id,
+            "payload": payload,
+            "status": status,
+            "attempts": 0,
+            "received_at": now,
+        }
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        result = await self.session.execute(
+            insert(InboxRow).values(values).on_conflict_do_nothing(index_elements=["network", "event_id"])
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_inbox(self, row_id: int, now: datetime) -> dict[str, Any] | None:
+        """Mark a pending event handled and return it; None when it was handled already. The caller's
+        transaction decides: if handling fails, the mark is rolled back with everything else."""
+        payload = await self.session.scalar(
+            update(InboxRow)
+            .where(InboxRow.id == row_id, InboxRow.status == "pending")
+            .values(status="handled", handled_at=now)
+            .returning(InboxRow.payload)
+        )
+        return dict(payload) if payload is not None else None
+
+    async def mark_sent(self, row_id: int, now: datetime, network_event_id: str | None) -> None:
+        await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row_id)
+            .values(sent_at=now, attempts=OutboxRow.attempts + 1, network_event_id=network_event_id)
         )
 
     async def pending_inbox(self, network: str, limit: int) -> Sequence[InboxRow]:
