@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from bot.adapters.console import NETWORK
 from bot.app import App
@@ -215,20 +215,36 @@ async def commands(url: str, count: int = 500) -> dict[str, float]:
     await app.handle(
         TextMessage("console", uuid.uuid4().hex, "C-2026-000001", "cm0", "!plan add Home help", False)
     )
+    # Where the time goes: statements and transactions per command, and CPU time against wall time.
+    statements = transactions = 0
+
+    def on_statement(*_args: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    def on_commit(*_args: Any) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", on_statement)
+    event.listen(app.engine.sync_engine, "commit", on_commit)
     latencies = []
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for n in range(count):
         text = texts[n % len(texts)]
         start = time.perf_counter()
         await app.handle(TextMessage("console", uuid.uuid4().hex, "C-2026-000001", "cm0", text, False))
         latencies.append(time.perf_counter() - start)
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     await app.close()
     latencies.sort()
     return {
         "commands_per_s": count / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[int(count * 0.99) - 1] * 1000,
+        "cpu_ms_per_command": cpu / count * 1000,
+        "statements_per_command": statements / count,
+        "transactions_per_command": transactions / count,
     }
 
 
