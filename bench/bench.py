@@ -259,6 +259,16 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(statistics.median(r[key] for r in runs), 4) for key in runs[0]}
 
 
+def calibration_ms() -> float:
+    """The same machine class can run twice as fast one day as another: print how fast it is today."""
+    timings = []
+    for _ in range(5):
+        began = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        timings.append((time.perf_counter() - began) * 1000)
+    return statistics.median(timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--one", nargs=2, metavar=("WHAT", "URL"), help=argparse.SUPPRESS)
@@ -275,21 +285,45 @@ def main() -> None:
         return
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.cases < BURST:
+        parser.error(f"--cases must be at least {BURST} (the burst spreads over {BURST} cases)")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"speed: {calibration_ms():.0f} ms for a fixed pure-Python loop (lower is faster)"
+    )
     for kind in args.backends.split(","):
         url = fresh_database(kind, root)
-        began = time.perf_counter()
-        asyncio.run(populate(url, args.cases, REMINDERS_PER_CASE))
-        print(
-            f"[{kind}] {args.cases:,} cases, {args.cases * REMINDERS_PER_CASE:,} pending reminders "
-            f"written in {time.perf_counter() - began:.1f} s"
-        )
-        starts = [run_in_subprocess("startup", url) for _ in range(args.runs)]
-        print(f"[{kind}] start to ready: {median_of(starts)}")
-        handled = [run_in_subprocess("commands", url) for _ in range(args.runs)]
-        print(f"[{kind}] commands: {median_of(handled)}")
-        bursts = [run_in_subprocess("burst", url) for _ in range(args.burst_runs)]
-        print(f"[{kind}] {BURST} reminders in one minute: {median_of(bursts)}")
+        try:
+            measure(kind, url, args)
+        finally:
+            drop_database(kind, url)
+
+
+def measure(kind: str, url: str, args: argparse.Namespace) -> None:
+    began = time.perf_counter()
+    asyncio.run(populate(url, args.cases, REMINDERS_PER_CASE))
+    print(
+        f"[{kind}] {args.cases:,} cases, {args.cases * REMINDERS_PER_CASE:,} pending reminders "
+        f"written in {time.perf_counter() - began:.1f} s"
+    )
+    starts = [run_in_subprocess("startup", url) for _ in range(args.runs)]
+    print(f"[{kind}] start to ready: {median_of(starts)}")
+    handled = [run_in_subprocess("commands", url) for _ in range(args.runs)]
+    print(f"[{kind}] commands: {median_of(handled)}")
+    bursts = [run_in_subprocess("burst", url) for _ in range(args.burst_runs)]
+    print(f"[{kind}] {BURST} reminders in one minute: {median_of(bursts)}")
+
+
+def drop_database(kind: str, url: str) -> None:
+    """Leave nothing behind: the PostgreSQL database, or the SQLite file and its companions."""
+    if kind == "sqlite":
+        path = Path(url.split("///", 1)[1])
+        for leftover in path.parent.glob(path.name + "*"):
+            leftover.unlink()
+    else:
+        name = url.rsplit("/", 1)[1]
+        drop = f'DROP DATABASE IF EXISTS "{name}"'
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", drop], check=True)
 
 
 if __name__ == "__main__":
