@@ -159,6 +159,6 @@ class App:
         if self._watch is not None:
             self._watch.cancel()
         self.flusher.stop()
-        self.alarm.stop()
+        await self.alarm.stop()
         await self.leadership.release()
         await self.engine.dispose()

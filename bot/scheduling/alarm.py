@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -24,6 +25,8 @@ from bot.core.context import Services
 from bot.storage.repo import Repo
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER = timedelta(seconds=5)
 
 
 class Alarm:
@@ -41,17 +44,44 @@ class Alarm:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
         self._armed: datetime | None = None
+        self._rings: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._scheduler.add_job(
-            self.ring, IntervalTrigger(seconds=self._poll_seconds), id="poll", max_instances=1, coalesce=True
+            self._wake, IntervalTrigger(seconds=self._poll_seconds), id="poll", coalesce=True
         )
         self._scheduler.start()
         await self.ring()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop the clock; a ring under way is cancelled (its transaction rolls back, nothing is lost)."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        for task in self._rings:
+            task.cancel()
+        await asyncio.gather(*self._rings, return_exceptions=True)
+
+    async def _wake(self) -> None:
+        """The scheduler's job: start a ring and return at once. A job still running when its next run
+        comes is skipped by APScheduler (max_instances), and a ring re-sets the alarm before it ends, often
+        for a time already reached: run inline, the reminders due next would wait for the poll."""
+        task = asyncio.get_running_loop().create_task(self._ring_or_retry())
+        self._rings.add(task)
+        task.add_done_callback(self._rings.discard)
+
+    async def _ring_or_retry(self) -> None:
+        try:
+            await self.ring()
+        except Exception as exc:
+            # The database is away or locked: try again soon rather than at the next poll.
+            log.error(
+                "ringing failed with %s; trying again in %.0f s\n%s",
+                type(exc).__name__,
+                RETRY_AFTER.total_seconds(),
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            self._armed = None
+            self._set(self._services.clock.now() + RETRY_AFTER)
 
     async def ring(self) -> int:
         """Fire whatever is due, hand it to the senders, and set the alarm for the next one."""
@@ -88,7 +118,7 @@ class Alarm:
             return
         self._armed = when
         self._scheduler.add_job(
-            self.ring,
+            self._wake,
             DateTrigger(run_date=max(when, self._services.clock.now())),
             id="wake",
             replace_existing=True,

@@ -6,13 +6,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.adapters.console import NETWORK
 from bot.app import App
+from bot.core import reminders
 from bot.domain.events import TextMessage
+from bot.domain.model import ReminderKind, ReminderStatus, TargetKind
 from bot.settings import load_settings
+from bot.storage import models
 from tests.harness import RecordingConsole
 
 
@@ -48,3 +55,68 @@ async def test_a_reminder_due_in_seconds_rings_before_one_due_later(
         await asyncio.sleep(0.1)
     reminders = [m.text for m in adapter.messages if m.text.startswith("alice: Reminder")]
     assert reminders == ["alice: Reminder: call the GP"]
+
+
+async def test_reminders_falling_due_while_it_rings_are_not_left_for_the_poll(
+    running: tuple[App, RecordingConsole],
+) -> None:
+    """200 reminders 10 ms apart: each ring takes longer than that, so the alarm is always re-set for a
+    time already reached while the ring that sets it is still running. They all arrive within seconds,
+    not at the next (hourly) poll."""
+    app, adapter = running
+    await _say(app, adapter, "dm:alice", "!case open Mr B")
+    ref = next(m.room for m in adapter.messages if m.room.startswith("C-"))
+    now = datetime.now(UTC)
+    async with app.sessions.begin() as session:
+        case = (await session.scalars(select(models.Case).where(models.Case.ref == ref))).one()
+        alice = (await session.scalars(select(models.User).where(models.User.handle == "alice"))).one()
+        session.add_all(
+            models.Reminder(
+                case_id=case.id,
+                number=100 + n,
+                kind=ReminderKind.REMINDER,
+                created_by=alice.id,
+                target_kind=TargetKind.USER,
+                target_user_id=alice.id,
+                text=f"burst {n}",
+                due_at=now + timedelta(seconds=1, milliseconds=10 * n),
+                timezone="UTC",
+                status=ReminderStatus.PENDING,
+                fired_count=0,
+                created_at=now,
+            )
+            for n in range(200)
+        )
+    app.services.wake_at(now + timedelta(seconds=1))
+    for _ in range(150):
+        if sum("burst" in m.text for m in adapter.messages) == 200:
+            break
+        await asyncio.sleep(0.1)
+    delivered = [m.text.rsplit(" ", 1)[1] for m in adapter.messages if "burst" in m.text]
+    assert delivered == [str(n) for n in range(200)]
+
+
+async def test_a_ring_that_fails_is_tried_again_soon(
+    running: tuple[App, RecordingConsole], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, adapter = running
+    await _say(app, adapter, "dm:alice", "!case open Mr B")
+    ref = next(m.room for m in adapter.messages if m.room.startswith("C-"))
+    real_fire_due = reminders.fire_due
+    failures: list[bool] = []
+
+    async def fails_once(*args: Any, **kwargs: Any) -> int:
+        if not failures:
+            failures.append(True)
+            raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+        fired: int = await real_fire_due(*args, **kwargs)
+        return fired
+
+    monkeypatch.setattr(reminders, "fire_due", fails_once)
+    await _say(app, adapter, ref, "!remind me in 1 second call the GP")
+    for _ in range(150):
+        if any("call the GP" in m.text for m in adapter.messages):
+            break
+        await asyncio.sleep(0.1)
+    assert failures == [True]
+    assert [m.text for m in adapter.messages if "call the GP" in m.text] == ["alice: Reminder: call the GP"]
