@@ -80,7 +80,6 @@ class Alarm:
                 RETRY_AFTER.total_seconds(),
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
-            self._armed = None
             self._set(self._services.clock.now() + RETRY_AFTER)
 
     async def ring(self) -> int:
@@ -102,11 +101,13 @@ class Alarm:
         return total
 
     async def rearm(self) -> None:
+        # Forget the old time first: a reminder scheduled while we read (too late for this read to see it)
+        # calls wake_at meanwhile, and the earlier of the two times wins.
+        self._armed = None
         async with self._sessions.begin() as session:
             earliest = await Repo(session).earliest_due()
-        self._armed = None
         if earliest is not None:
-            self._set(earliest)
+            self.wake_at(earliest)
 
     def wake_at(self, when: datetime) -> None:
         """A reminder was scheduled for `when`: ring then, unless the alarm is already set earlier."""

@@ -20,6 +20,7 @@ from bot.domain.events import TextMessage
 from bot.domain.model import ReminderKind, ReminderStatus, TargetKind
 from bot.settings import load_settings
 from bot.storage import models
+from bot.storage.repo import Repo
 from tests.harness import RecordingConsole
 
 
@@ -119,4 +120,47 @@ async def test_a_ring_that_fails_is_tried_again_soon(
             break
         await asyncio.sleep(0.1)
     assert failures == [True]
+    assert [m.text for m in adapter.messages if "call the GP" in m.text] == ["alice: Reminder: call the GP"]
+
+
+async def test_a_reminder_scheduled_while_the_alarm_reads_the_next_one_is_not_overridden(
+    running: tuple[App, RecordingConsole], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command schedules a reminder (and wakes the alarm) while the alarm is reading the next due time;
+    that read did not see it yet. The later time read must not replace the earlier one."""
+    app, adapter = running
+    await _say(app, adapter, "dm:alice", "!case open Mr B")
+    ref = next(m.room for m in adapter.messages if m.room.startswith("C-"))
+    now = datetime.now(UTC)
+    due = now + timedelta(seconds=1)
+    async with app.sessions.begin() as session:
+        case = (await session.scalars(select(models.Case).where(models.Case.ref == ref))).one()
+        alice = (await session.scalars(select(models.User).where(models.User.handle == "alice"))).one()
+        session.add(
+            models.Reminder(
+                case_id=case.id,
+                number=1,
+                kind=ReminderKind.REMINDER,
+                created_by=alice.id,
+                target_kind=TargetKind.USER,
+                target_user_id=alice.id,
+                text="call the GP",
+                due_at=due,
+                timezone="UTC",
+                status=ReminderStatus.PENDING,
+                fired_count=0,
+                created_at=now,
+            )
+        )
+
+    async def stale_read(self: Repo) -> datetime:
+        app.services.wake_at(due)  # the command commits and wakes the alarm meanwhile
+        return now + timedelta(hours=1)
+
+    monkeypatch.setattr(Repo, "earliest_due", stale_read)
+    await app.alarm.rearm()
+    for _ in range(100):
+        if any("call the GP" in m.text for m in adapter.messages):
+            break
+        await asyncio.sleep(0.1)
     assert [m.text for m in adapter.messages if "call the GP" in m.text] == ["alice: Reminder: call the GP"]
