@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.when import WhenError, first_occurrence, next_occurrence, parse_interval, parse_when
+from bot.core.when import (
+    DEFAULT_TIME,
+    WhenError,
+    first_occurrence,
+    next_occurrence,
+    parse_interval,
+    parse_when,
+)
 from bot.domain.model import Interval, Unit
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -23,7 +30,7 @@ def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     [
         ("en", "tomorrow 9:00", local(2026, 11, 24, 9, 0)),
         ("en", "tomorrow at 9", local(2026, 11, 24, 9, 0)),
-        ("en", "in 2 days", local(2026, 11, 25, 10, 0)),
+        ("en", "in 2 days", local(2026, 11, 25, 9, 0)),  # a date without a time is 09:00
         ("en", "next monday", local(2026, 11, 30, 9, 0)),
         ("en", "friday 3pm", local(2026, 11, 27, 15, 0)),
         ("en", "2026-12-01 14:30", local(2026, 12, 1, 14, 30)),
@@ -31,7 +38,7 @@ def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
         ("en", "8:00", local(2026, 11, 24, 8, 0)),
         ("de", "morgen um 9 Uhr", local(2026, 11, 24, 9, 0)),
         ("de", "nächsten Montag 14:00", local(2026, 11, 30, 14, 0)),
-        ("de", "in 2 Tagen", local(2026, 11, 25, 10, 0)),
+        ("de", "in 2 Tagen", local(2026, 11, 25, 9, 0)),
         ("fr", "demain 9h", local(2026, 11, 24, 9, 0)),
         ("fr", "lundi prochain à 14h30", local(2026, 11, 30, 14, 30)),
         ("fr", "01/12/2026", local(2026, 12, 1, 9, 0)),
@@ -103,3 +110,15 @@ def test_a_nightly_reminder_fires_once_when_clocks_go_back() -> None:
 def test_weekday_first_occurrence() -> None:
     interval = parse_interval("monday 9:00", "en")
     assert first_occurrence(interval, PARIS, NOW) == datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
+
+
+def test_a_weekday_cycle_stays_on_its_weekday_after_a_moved_occurrence() -> None:
+    every_monday = parse_interval("every monday 9:00", "en")
+    snoozed_to_tuesday = datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
+    following = next_occurrence(every_monday, PARIS, snoozed_to_tuesday)
+    assert following == datetime(2026, 12, 14, 9, 0, tzinfo=PARIS)
+    assert following.weekday() == 0
+
+
+def test_the_default_time_is_nine() -> None:
+    assert time(9, 0) == DEFAULT_TIME
