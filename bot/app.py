@@ -21,7 +21,7 @@ from bot.domain.events import Event
 from bot.i18n import Catalogs
 from bot.scheduling.alarm import Alarm
 from bot.settings import Settings
-from bot.storage.db import create_engine, ensure_at_head, session_factory
+from bot.storage.db import check_schema, open_database, prepare_schema, session_factory
 from bot.storage.leadership import Leadership
 from bot.storage.repo import Repo
 from conversations import all_dialogs
@@ -76,11 +76,12 @@ class App:
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, poll_seconds: float = 60.0) -> App:
-        engine = create_engine(settings.database.url)
+        engine = await open_database(settings.database.url)
         leadership = Leadership(engine)
         try:
-            await ensure_at_head(engine)
+            await check_schema(engine)  # refuse at once what preparing cannot fix, before standing by
             await leadership.acquire()
+            await prepare_schema(engine)  # under the lock: one process prepares an empty database
         except BaseException:
             await leadership.release()
             await engine.dispose()

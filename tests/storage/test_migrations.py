@@ -1,23 +1,28 @@
-"""The schema comes only from Alembic; the app refuses a database it does not know."""
+"""The schema comes only from Alembic; the app prepares an empty database and refuses one it does not know."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from bot.app import App
 from bot.settings import load_settings
-from bot.storage.db import SchemaMismatch, alembic_config
-from tests.databases import PostgresTemplates
+from bot.storage.db import SchemaMismatch, alembic_config, create_engine, head_revision, schema_state
 
 
 def caseroom(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS`, importing this checkout whatever the working directory."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
 
 
@@ -33,25 +38,36 @@ def test_downgrade_and_upgrade_again(db_url: str) -> None:
     command.upgrade(config, "head")
 
 
-async def test_refuses_an_empty_database(tmp_path: Path) -> None:
-    settings = load_settings(None, **{"database.url": f"sqlite+aiosqlite:///{tmp_path}/empty.db"})
-    with pytest.raises(SchemaMismatch, match="caseroom db upgrade"):
-        await App.build(settings)
+async def test_prepares_an_empty_database(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/empty.db"
+    app = await App.build(load_settings(None, **{"database.url": url}))
+    try:
+        assert (await schema_state(app.engine)).revision == head_revision(url)
+    finally:
+        await app.close()
 
 
-def test_refuses_to_start_and_says_how_to_upgrade(tmp_path: Path, repo_root: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
-    result = caseroom("console", "--db", url, cwd=tmp_path)
-    assert result.returncode != 0 and "caseroom db upgrade" in result.stderr
+async def test_refuses_an_older_database_and_leaves_it_as_it_is(db_url: str) -> None:
+    scripts = ScriptDirectory.from_config(alembic_config(db_url))
+    head = scripts.get_current_head()
+    assert head is not None
+    previous = scripts.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    await asyncio.to_thread(command.downgrade, alembic_config(db_url), previous)  # Alembic runs its own loop
+    with pytest.raises(
+        SchemaMismatch, match=f"at revision {previous}, this caseroom needs {head}"
+    ) as refused:
+        await App.build(load_settings(None, **{"database.url": db_url}))
+    assert "caseroom db upgrade --db URL" in refused.value.explain("caseroom db upgrade --db URL")
+    engine = create_engine(db_url)
+    try:
+        assert (await schema_state(engine)).revision == previous
+    finally:
+        await engine.dispose()
+
+
+def test_upgrade_then_current_shows_the_head(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/new.db"
     assert caseroom("db", "upgrade", "--db", url, cwd=tmp_path).returncode == 0
     current = caseroom("db", "current", "--db", url, cwd=tmp_path)
     assert "(head)" in current.stdout
-
-
-def test_postgres_empty_database_is_refused(
-    postgres_templates: PostgresTemplates | None, tmp_path: Path
-) -> None:
-    if postgres_templates is None:
-        pytest.skip("CASEROOM_TEST_POSTGRES_URL is not set")
-    result = caseroom("console", "--db", postgres_templates.empty(), cwd=tmp_path)
-    assert result.returncode != 0 and "caseroom db upgrade" in result.stderr
