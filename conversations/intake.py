@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import args
-from bot.core import cases
+from bot.core import args, cases
 from bot.core import reminders as core
 from bot.core.context import Ctx, UserError
 from bot.core.render import describe_interval
@@ -15,6 +14,7 @@ from bot.i18n import _, fmt_datetime
 
 class Intake:
     name = "intake"
+    command = "case open"
 
     async def start(self, ctx: Ctx, data: dict[str, Any]) -> str | None:
         await ctx.reply(
@@ -55,14 +55,7 @@ class Intake:
         if answer not in ("none", "-", _("none").lower()):
             interval = args.interval(ctx, answer)
         case = await cases.open_case(ctx, str(data["label"]), str(data["language"]))
-        lines = [
-            _(
-                "Case {ref} is open: “{label}”. I am creating its private room and inviting you; invite the "
-                "team there with !invite.",
-                ref=case.ref,
-                label=case.label,
-            )
-        ]
+        lines = [cases.opened(case, ctx.net.creates_rooms)]
         if interval is not None:
             case.review_interval = interval.encode()
             when = core.review_date(ctx.now, interval, ctx.zone)

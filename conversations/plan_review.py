@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import args
-from bot.commands.reminding import record_review
-from bot.core import plan
+from bot.core import args, plan
 from bot.core.context import Ctx
 from bot.core.render import status_name
+from bot.core.reviews import record_review
 from bot.domain.model import ItemStatus
 from bot.i18n import _, fmt_datetime, ngettext
 from bot.storage.models import PlanItem
@@ -16,6 +15,7 @@ from bot.storage.models import PlanItem
 
 class PlanReview:
     name = "plan-review"
+    command = "review start"
 
     async def start(self, ctx: Ctx, data: dict[str, Any]) -> str | None:
         case = ctx.require_case()
@@ -35,9 +35,7 @@ class PlanReview:
         return "item"
 
     async def _item(self, ctx: Ctx, data: dict[str, Any]) -> PlanItem:
-        item = await ctx.repo.numbered(PlanItem, ctx.require_case().id, int(data["items"][data["index"]]))
-        assert item is not None
-        return item
+        return await plan.item(ctx, int(data["items"][data["index"]]))
 
     async def _question(self, ctx: Ctx, data: dict[str, Any]) -> str:
         item = await self._item(ctx, data)
@@ -53,8 +51,11 @@ class PlanReview:
         elif answer in ("keep", _("keep").lower()):
             data["kept"] += 1
         else:
-            item.due_at = args.when(ctx, text)
+            due = args.when(ctx, text)
+            await plan.log_change(ctx, item, "due", item.due_at, due)
+            item.due_at = due
             item.updated_at = ctx.now
+            await plan.schedule_due_followup(ctx, item)
             data["moved"] += 1
         data["index"] += 1
         if data["index"] >= len(data["items"]):

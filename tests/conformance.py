@@ -40,7 +40,9 @@ async def care_team_scenario(d: Driver) -> None:
     )
     await d.command("alice", "!plan done 7", "There is no plan item #7 in this case.")
     await d.command("alice", "!remind me yesterday call the GP", "is in the past")
-    await d.command("alice", "!log <b>bold</b>", "without HTML tags")
+    # Kept as typed; each network escapes it when it renders (on Matrix, the HTML body is escaped).
+    await d.command("alice", "!log BP <high>, <b>bold</b>", "Logged.")
+    await d.command("carol", "!history", "BP <high>, <b>bold</b>")
     await d.command("alice", "!review every 3 months", "Reviews every 3 months")
     history = await d.command("carol", "!history", "First visit, glucose fine")
     assert bob in history

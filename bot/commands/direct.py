@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.commands import args
+from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command, Registry
-from bot.core import cases
+from bot.core import args, cases
+from bot.core.commands import CommandSpec, family_help
 from bot.core.context import Ctx, UserError
 from bot.core.dialogs import start_dialog
+from bot.core.permissions import ALL, ANY_STATE, Direct, Permission
 from bot.core.render import role_name
-from bot.domain.model import ItemStatus
+from bot.domain.model import CaseStatus, ItemStatus
 from bot.i18n import N_, _, fmt_datetime, ngettext, using
 from bot.storage.models import PlanItem
 
@@ -21,76 +21,81 @@ from bot.storage.models import PlanItem
 CASELOAD_ITEMS = 5
 
 
-def _usage_line(command: Command[Any]) -> str:
-    usage = _(command.usage) if command.usage else ""
-    return f"!{command.name} {usage}".rstrip()
-
-
 async def run_help(registry: Registry, ctx: Ctx, topic: str) -> None:
+    """What the reader may run here and now: their role, and the case's state (a closed case lists only
+    what can still be done)."""
     in_room = ctx.case is not None
 
-    def allowed(command: Command[Any]) -> bool:
-        if in_room:
-            return command.allowed_in_room(ctx.role)
-        return command.allowed_in_direct(ctx.user.handle, ctx.services.settings.case_managers)
+    def allowed(command: CommandSpec) -> bool:
+        return command.permission.allows(ctx)
 
     if topic:
         found = registry.find(topic.lstrip("!/"))
-        if found is None:
+        if found is None or (found[1].strip() and registry.family(found[0].name)):
+            word = topic.lstrip("!/").split()[0] if topic.lstrip("!/").split() else topic
+            family = registry.family(word)
+            if family:
+                await ctx.reply(family_help(word.lower(), family, allowed))
+                return
             raise UserError(_("There is no command “{name}”. Type !help for the list.", name=topic))
         command = found[0]
-        lines = [_usage_line(command), _(command.summary)]
+        lines = [command.usage, _(command.summary)]
+        if command.details:
+            lines.append(_(command.details))
+        family = registry.family(command.name)
+        if family:
+            lines.append(family_help(command.name, family, allowed))
         if not allowed(command):
             lines.append(_("You cannot run it here with your role."))
         await ctx.reply("\n".join(lines))
         return
     visible = [c for c in registry if allowed(c)]
-    header = _("Commands you can use in this case room:") if in_room else _("Commands you can use here:")
-    lines = [header] + [f"{_usage_line(c)} — {_(c.summary)}" for c in visible]
+    if in_room and ctx.case is not None and ctx.case.status == CaseStatus.CLOSED:
+        header = _("Case {ref} is closed. What you can still do here:", ref=ctx.case.ref)
+    elif in_room:
+        header = _("Commands you can use in this case room:")
+    else:
+        header = _("Commands you can use here:")
+    lines = [header] + [f"{c.usage} — {_(c.summary)}" for c in visible]
     if not in_room:
         lines.append(_("In a case room, type !help there to see the commands of your role."))
+    lines.append(_("Type !help <command> for details."))
     await ctx.reply("\n".join(lines))
 
 
-def help_command(registry: Registry) -> Command[str]:
-    async def run(ctx: Ctx, topic: str) -> None:
-        await run_help(registry, ctx, topic)
+def help_command(registry: Registry) -> Command:
+    async def run(ctx: Ctx, v: Values) -> None:
+        await run_help(registry, ctx, v.opt("command", str) or "")
 
     return Command(
         "help",
-        N_("[command]"),
+        (Param(N_("command"), Kind.TEXT, N_("command"), optional=True),),
         N_("Show the commands you can use, or one command."),
-        lambda ctx, rest: rest.strip(),
         run,
+        Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE, unlinked=True),
     )
 
 
-@dataclass(frozen=True)
-class OpenArgs:
-    label: str | None
-
-
-def parse_open(ctx: Ctx, rest: str) -> OpenArgs:
-    return OpenArgs(args.free_text(rest, _("label"), args.MAX_LABEL) if rest.strip() else None)
-
-
-async def run_open(ctx: Ctx, a: OpenArgs) -> None:
-    if a.label is None:
+async def run_open(ctx: Ctx, v: Values) -> None:
+    label = v.opt("label", str)
+    if not ctx.net.creates_rooms and ctx.is_direct:
+        await ctx.reply(cases.rooms_by_hand(ctx))
+        return
+    if label is None:
         await start_dialog(ctx, "intake")
         return
-    case = await cases.open_case(ctx, a.label)
+    case = await cases.open_case(ctx, label)
+    await ctx.reply(cases.opened(case, ctx.net.creates_rooms), link_case=case)
+
+
+async def run_link(ctx: Ctx, v: Values) -> None:
+    case = await cases.link(ctx, v.of("case", str))
     await ctx.reply(
-        _(
-            "Case {ref} is open: “{label}”. I am creating its private room and inviting you; invite the team "
-            "there with !invite.",
-            ref=case.ref,
-            label=case.label,
-        ),
-        link_case=case,
+        _("This room is now the coordination room of case {ref} (“{label}”).", ref=case.ref, label=case.label)
     )
 
 
-async def run_cases(ctx: Ctx, _none: None) -> None:
+async def run_cases(ctx: Ctx, _v: Values) -> None:
     rows = await ctx.repo.cases_of(ctx.user.id)
     if not rows:
         await ctx.reply(_("You are not in any open case."))
@@ -117,7 +122,8 @@ async def run_cases(ctx: Ctx, _none: None) -> None:
     await ctx.reply("\n".join(lines))
 
 
-async def run_lang(ctx: Ctx, code: str) -> None:
+async def run_lang(ctx: Ctx, v: Values) -> None:
+    code = v.opt("code", str) or ""
     available = ctx.services.catalogs.languages
     if not code:
         names = ", ".join(
@@ -143,7 +149,8 @@ async def run_lang(ctx: Ctx, code: str) -> None:
         )
 
 
-async def run_tz(ctx: Ctx, name: str) -> None:
+async def run_tz(ctx: Ctx, v: Values) -> None:
+    name = v.opt("zone", str) or ""
     if not name:
         await ctx.reply(
             _(
@@ -168,7 +175,7 @@ async def run_tz(ctx: Ctx, name: str) -> None:
         )
 
 
-async def run_stop(ctx: Ctx, _none: None) -> None:
+async def run_stop(ctx: Ctx, _v: Values) -> None:
     dialog = await ctx.repo.dialog(ctx.network, ctx.room_id, ctx.user.id)
     if dialog is None:
         await ctx.reply(_("There is no dialog to stop."))
@@ -177,31 +184,47 @@ async def run_stop(ctx: Ctx, _none: None) -> None:
     await ctx.reply(_("Stopped. Nothing more will be asked."))
 
 
-def one_word(ctx: Ctx, rest: str) -> str:
-    words = rest.split()
-    if len(words) > 1:
-        raise args.UsageError(_("Expected one word, got {n}.", n=len(words)))
-    return words[0] if words else ""
-
-
-def commands() -> list[Command[Any]]:
+def commands() -> list[Command]:
+    anywhere = Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE)
     return [
         Command(
             "case open",
-            N_("[label]"),
+            (Param(N_("label"), Kind.TEXT, N_("label"), optional=True, limit=args.MAX_LABEL),),
             N_("Open a case (without a label, I ask step by step)."),
-            parse_open,
             run_open,
-            writes=True,
+            Permission(direct=Direct.CONFIGURED_CASE_MANAGERS, unlinked=True),
+        ),
+        Command(
+            "case link",
+            (Param(N_("case"), Kind.REF, N_("case reference")),),
+            N_(
+                "Make this room the coordination room of an open case that has none (networks where I cannot "
+                "create rooms)."
+            ),
+            run_link,
+            # In a case room it only says which case the room belongs to.
+            Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE, unlinked=True),
         ),
         Command(
             "cases",
-            "",
+            (),
             N_("Your caseload: open cases, overdue items, next reviews."),
-            args.no_args,
             run_cases,
+            Permission(direct=Direct.EVERYONE),
         ),
-        Command("lang", N_("[code]"), N_("Show or set the language I write to you in."), one_word, run_lang),
-        Command("tz", N_("[Area/City]"), N_("Show or set your time zone."), one_word, run_tz),
-        Command("stop", "", N_("Leave the dialog in progress."), args.no_args, run_stop),
+        Command(
+            "lang",
+            (Param(N_("code"), Kind.WORD, N_("language code"), optional=True),),
+            N_("Show or set the language I write to you in."),
+            run_lang,
+            anywhere,
+        ),
+        Command(
+            "tz",
+            (Param(N_("Area/City"), Kind.WORD, N_("time zone"), optional=True, key="zone"),),
+            N_("Show or set your time zone."),
+            run_tz,
+            anywhere,
+        ),
+        Command("stop", (), N_("Leave the dialog in progress."), run_stop, anywhere),
     ]

@@ -2,261 +2,378 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from bot.commands import args
+from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command
-from bot.core import cases, plan
+from bot.core import args, plan
 from bot.core.context import Ctx, UserError
-from bot.core.render import domain_name, render_plan, status_name
-from bot.domain.model import EntryKind, Interval, ItemStatus, NeedDomain
+from bot.core.log import log_entry
+from bot.core.permissions import ACTORS, ALL, ANY_STATE, CM, TEAM, Permission
+from bot.core.render import Owners, describe_interval, domain_name, item_line, render_plan, status_name
+from bot.domain.model import EntryKind, Interval, ItemStatus, Role
 from bot.i18n import N_, _, fmt_datetime, ngettext
-from bot.storage.models import ActionEntry, Need, PlanItem, User
+from bot.storage.models import ActionEntry, Need, PlanItem
 
 HISTORY_LIMIT = 100
+EDITABLE = ("text", "due", "every", "owner", "need", "followup")
+NONE_WORDS = ("none", "-")
+
+ITEM = Param(N_("n"), Kind.NUMBER, N_("plan item number"))
+NEED = Param(N_("n"), Kind.NUMBER, N_("need number"))
+NOTE = Param(N_("note"), Kind.TEXT, N_("note"), optional=True)
 
 
-@dataclass(frozen=True)
-class NeedArgs:
-    domain: NeedDomain
-    text: str
-
-
-def parse_need_add(ctx: Ctx, rest: str) -> NeedArgs:
-    words = rest.split(maxsplit=1)
-    if len(words) < 2:
-        raise args.UsageError(_("Give the domain and the need."))
-    return NeedArgs(args.domain(words[0]), args.free_text(words[1], _("need")))
-
-
-async def run_need_add(ctx: Ctx, a: NeedArgs) -> None:
+async def run_need_add(ctx: Ctx, v: Values) -> None:
     case = ctx.require_case()
     need = Need(
         case_id=case.id,
         number=await ctx.repo.next_number(Need, case.id),
-        domain=a.domain,
-        text=a.text,
+        domain=v.of("domain", str),
+        text=v.of("text", str),
         created_by=ctx.user.id,
         created_at=ctx.now,
     )
     await ctx.repo.add(need)
     await ctx.reply(
-        _("Need {n} recorded ({domain}): {text}", n=need.number, domain=domain_name(a.domain), text=a.text)
+        _(
+            "Need {n} recorded ({domain}): “{text}”",
+            n=need.number,
+            domain=domain_name(need.domain),
+            text=need.text,
+        )
     )
 
 
-def parse_number(ctx: Ctx, rest: str) -> int:
-    words = rest.split()
-    if len(words) != 1:
-        raise args.UsageError(_("Give one number."))
-    return args.number(words[0], _("need"))
-
-
-async def run_need_met(ctx: Ctx, number: int) -> None:
-    case = ctx.require_case()
-    need = await ctx.repo.numbered(Need, case.id, number)
-    if need is None:
-        raise UserError(_("There is no need {n} in this case. See !plan.", n=number))
+async def run_need_met(ctx: Ctx, v: Values) -> None:
+    need = await plan.need(ctx, v.of("n", int))
     if need.met_at is not None:
-        raise UserError(_("Need {n} is already marked as met.", n=number))
+        raise UserError(_("Need {n} is already marked as met.", n=need.number))
     need.met_at = ctx.now
-    await ctx.reply(_("Need {n} is marked as met.", n=number))
+    await plan.log_change(ctx, None, f"need {need.number}", "unmet", "met")
+    await ctx.reply(_("Need {n} is marked as met.", n=need.number))
 
 
-async def owners_of(ctx: Ctx, items: list[PlanItem] | tuple[PlanItem, ...]) -> dict[int, User]:
+async def run_need_unmet(ctx: Ctx, v: Values) -> None:
+    need = await plan.need(ctx, v.of("n", int))
+    if need.met_at is None:
+        raise UserError(_("Need {n} is not marked as met.", n=need.number))
+    need.met_at = None
+    await plan.log_change(ctx, None, f"need {need.number}", "met", "unmet")
+    await ctx.reply(_("Need {n} is unmet again.", n=need.number))
+
+
+async def owners_of(ctx: Ctx, items: list[PlanItem] | tuple[PlanItem, ...]) -> Owners:
     wanted = {i.owner_id for i in items if i.owner_id is not None}
-    return {uid: await ctx.repo.user_by_id(uid) for uid in wanted}
+    current = {m.user_id for m, _u in await ctx.repo.members(ctx.require_case().id)}
+    return Owners({uid: await ctx.repo.user_by_id(uid) for uid in wanted}, frozenset(current & wanted))
 
 
-async def run_plan(ctx: Ctx, _none: None) -> None:
+async def run_plan(ctx: Ctx, _v: Values) -> None:
     case = ctx.require_case()
     needs = list(await ctx.repo.all_numbered(Need, case.id))
     items = list(await ctx.repo.all_numbered(PlanItem, case.id))
     await ctx.reply(render_plan(case, needs, items, await owners_of(ctx, items), ctx.now))
 
 
-@dataclass(frozen=True)
-class ItemArgs:
-    text: str
-    owner: str | None
-    due: datetime | None
-    every: Interval | None
-    need: int | None
+async def _describe(ctx: Ctx, item: PlanItem, numbered: bool = True) -> str:
+    needs = {n.id: n for n in await ctx.repo.all_numbered(Need, item.case_id)}
+    return item_line(item, await owners_of(ctx, [item]), needs, ctx.now, numbered)
 
 
-def parse_plan_add(ctx: Ctx, rest: str) -> ItemArgs:
-    head, options = args.split_keywords(rest, ("owner", "due", "every", "need"))
-    text = args.free_text(head, _("item text"))
-    owner = args.handle(ctx, options["owner"]) if "owner" in options else None
-    due = args.when(ctx, options["due"]) if "due" in options else None
-    every = args.interval(ctx, options["every"]) if "every" in options else None
-    need = args.number(options["need"], _("need")) if "need" in options else None
-    return ItemArgs(text, owner, due, every, need)
-
-
-async def run_plan_add(ctx: Ctx, a: ItemArgs) -> None:
+async def run_plan_add(ctx: Ctx, v: Values) -> None:
     case = ctx.require_case()
-    owner = (await cases.member(ctx, a.owner))[0] if a.owner else None
+    handle = v.opt("owner", str)
+    owner = await plan.owner(ctx, handle) if handle else None
     need_id = None
-    if a.need is not None:
-        need = await ctx.repo.numbered(Need, case.id, a.need)
-        if need is None:
-            raise UserError(_("There is no need {n} in this case. See !plan.", n=a.need))
-        need_id = need.id
+    if (number := v.opt("need", int)) is not None:
+        need_id = (await plan.need(ctx, number)).id
+    every = v.opt("every", Interval)
     item = PlanItem(
         case_id=case.id,
         number=await ctx.repo.next_number(PlanItem, case.id),
-        text=a.text,
+        text=v.of("text", str),
         owner_id=owner.id if owner else None,
-        due_at=a.due,
-        frequency=a.every.encode() if a.every else None,
+        due_at=v.opt("due", datetime),
+        frequency=every.encode() if every else None,
         need_id=need_id,
         status=ItemStatus.PLANNED,
+        due_followup=True,
         created_by=ctx.user.id,
         created_at=ctx.now,
         updated_at=ctx.now,
     )
     await ctx.repo.add(item)
-    await ctx.reply(_("Plan item #{n} added: {text}", n=item.number, text=item.text))
+    lines = [
+        _("Plan item #{n} added: {item}", n=item.number, item=await _describe(ctx, item, numbered=False))
+    ]
+    if await plan.schedule_due_followup(ctx, item):
+        assert item.due_at is not None and owner is not None
+        lines.append(
+            _(
+                "On {when} I will ask {name} about it, unless it is done.",
+                when=fmt_datetime(item.due_at),
+                name=owner.handle,
+            )
+        )
+    elif item.due_at is not None and owner is None:
+        lines.append(_("It has no owner, so nobody will be asked about it on the due day."))
+    if every is not None:
+        lines.append(_("A frequency describes the service; it sets no reminder (use !remind for that)."))
+    await ctx.reply("\n".join(lines))
 
 
-@dataclass(frozen=True)
-class StatusArgs:
-    number: int
-    note: str
+def _none(value: str) -> bool:
+    return value.strip().lower() in NONE_WORDS or value.strip().lower() == _("none").lower()
 
 
-def parse_status(ctx: Ctx, rest: str) -> StatusArgs:
-    words = rest.split(maxsplit=1)
-    if not words:
-        raise args.UsageError(_("Give the number of the plan item."))
-    note = args.free_text(words[1], _("note")) if len(words) == 2 else ""
-    return StatusArgs(args.number(words[0], _("plan item")), note)
+async def run_plan_edit(ctx: Ctx, v: Values) -> None:
+    item = await plan.item(ctx, v.of("n", int))
+    field, raw = v.of("field", str), v.of("value", str)
+    before: object
+    after: object
+    if field == "text":
+        before, after = item.text, args.free_text(raw, _("item text"))
+        item.text = after
+    elif field == "due":
+        before, after = item.due_at, None if _none(raw) else args.when(ctx, raw)
+        item.due_at = after
+    elif field == "every":
+        interval = None if _none(raw) else args.interval(ctx, raw)
+        before, after = item.frequency, interval.encode() if interval else None
+        item.frequency = after
+    elif field == "owner":
+        user = None if _none(raw) else await plan.owner(ctx, args.handle(ctx, raw))
+        previous = await ctx.repo.user_by_id(item.owner_id) if item.owner_id else None
+        before, after = previous.handle if previous else None, user.handle if user else None
+        item.owner_id = user.id if user else None
+    elif field == "need":
+        need = None if _none(raw) else await plan.need(ctx, args.number(raw, _("need")))
+        old = await ctx.repo.need_by_id(item.need_id) if item.need_id else None
+        before, after = old.number if old else None, need.number if need else None
+        item.need_id = need.id if need else None
+    else:
+        word = raw.strip().lower()
+        if word not in ("on", "off"):
+            raise args.UsageError(_("After “followup”, write on or off."))
+        before, after = "on" if item.due_followup else "off", word
+        item.due_followup = word == "on"
+    if before == after:
+        raise UserError(_("Nothing to change: #{n} already has that.", n=item.number))
+    item.updated_at = ctx.now
+    await plan.log_change(ctx, item, field, before, after)
+    await plan.schedule_due_followup(ctx, item)
+    await ctx.reply(_("Plan item changed: {item}", item=await _describe(ctx, item)))
 
 
-def status_command(name: str, status: ItemStatus, summary: str) -> Command[StatusArgs]:
-    async def run(ctx: Ctx, a: StatusArgs) -> None:
-        cancelled = await plan.set_status(ctx, await plan.item(ctx, a.number), status, a.note)
-        text = _("Plan item #{n} is now {status}.", n=a.number, status=status_name(status))
+def status_command(name: str, status: ItemStatus, summary: str, roles: frozenset[Role]) -> Command:
+    async def run(ctx: Ctx, v: Values) -> None:
+        number = v.of("n", int)
+        item = await plan.item(ctx, number)
+        if status is ItemStatus.PLANNED and ItemStatus(item.status).is_open:
+            raise UserError(_("Plan item #{n} is not closed; there is nothing to reopen.", n=number))
+        cancelled = await plan.set_status(ctx, item, status, v.opt("note", str) or "")
+        text = _("Plan item #{n} is now {status}.", n=number, status=status_name(status))
         if cancelled:
             text += " " + ngettext("{n} follow-up cancelled.", "{n} follow-ups cancelled.", cancelled)
         await ctx.reply(text)
 
-    return Command(name, N_("<n> [note]"), summary, parse_status, run, writes=True)
+    return Command(name, (ITEM, NOTE), summary, run, Permission(roles=roles))
 
 
-@dataclass(frozen=True)
-class LogArgs:
-    item: int | None
-    text: str
-
-
-def parse_log(ctx: Ctx, rest: str) -> LogArgs:
-    words = rest.split(maxsplit=1)
-    item = None
-    if words and words[0].startswith("#"):
-        item = args.number(words[0], _("plan item"))
-        rest = words[1] if len(words) == 2 else ""
-    return LogArgs(item, args.free_text(rest, _("text of the action")))
-
-
-async def run_log(ctx: Ctx, a: LogArgs) -> None:
+async def run_log(ctx: Ctx, v: Values) -> None:
     case = ctx.require_case()
-    item_id = (await plan.item(ctx, a.item)).id if a.item is not None else None
-    await ctx.repo.add(
-        ActionEntry(
-            case_id=case.id,
-            item_id=item_id,
-            author_id=ctx.user.id,
-            kind=EntryKind.ACTION,
-            detail=None,
-            text=a.text,
-            created_at=ctx.now,
-        )
+    number = v.opt("item", int)
+    item_id = (await plan.item(ctx, number)).id if number is not None else None
+    entry = await log_entry(
+        ctx.repo, case.id, ctx.user.id, ctx.now, EntryKind.ACTION, text=v.of("text", str), item_id=item_id
     )
-    if a.item is not None:
-        await ctx.reply(_("Logged against plan item #{n}.", n=a.item))
+    if number is not None:
+        await ctx.reply(
+            _("Logged against plan item #{n}. Entry {e} in the history.", n=number, e=entry.number)
+        )
     else:
-        await ctx.reply(_("Logged."))
+        await ctx.reply(_("Logged. Entry {e} in the history.", e=entry.number))
 
 
-def parse_history(ctx: Ctx, rest: str) -> int | None:
-    words = rest.split()
-    if len(words) > 1:
-        raise args.UsageError(_("Give at most one plan item number."))
-    return args.number(words[0], _("plan item")) if words else None
-
-
-async def run_history(ctx: Ctx, number: int | None) -> None:
+async def run_log_fix(ctx: Ctx, v: Values) -> None:
     case = ctx.require_case()
+    number = v.of("entry", int)
+    original = await ctx.repo.numbered(ActionEntry, case.id, number)
+    if original is None:
+        raise UserError(_("There is no entry {n} in the action log. See !history.", n=number))
+    if original.author_id != ctx.user.id and ctx.role is not Role.CASE_MANAGER:
+        raise UserError(_("Only the author of entry {n} or a case manager can correct it.", n=number))
+    entry = await log_entry(
+        ctx.repo,
+        case.id,
+        ctx.user.id,
+        ctx.now,
+        EntryKind.CORRECTION,
+        text=v.of("text", str),
+        item_id=original.item_id,
+        corrects_id=original.id,
+    )
+    await ctx.reply(
+        _("Entry {n} is corrected by entry {e}; both stay in the history.", n=number, e=entry.number)
+    )
+
+
+def _value(field: str | None, value: object) -> str:
+    if value is None:
+        return _("none")
+    if field == "due" and isinstance(value, str):
+        return fmt_datetime(datetime.fromisoformat(value))
+    if field == "every" and isinstance(value, str):
+        return describe_interval(Interval.decode(value))
+    return str(value)
+
+
+def _entry_text(entry: ActionEntry, numbers: dict[int, int]) -> str:
+    if entry.kind == EntryKind.STATUS and entry.detail:
+        what = _("set to {status}", status=status_name(entry.detail))
+        return f"{what}: {entry.text}" if entry.text else what
+    if entry.kind == EntryKind.ACK:
+        return _("acknowledged reminder {n}", n=entry.detail)
+    if entry.kind == EntryKind.REVIEW:
+        what = _("review done")
+        return f"{what}: {entry.text}" if entry.text else what
+    if entry.kind == EntryKind.EDIT:
+        change = entry.change or {}
+        return _(
+            "changed {field}: {before} → {after}",
+            field=entry.detail,
+            before=_value(entry.detail, change.get("before")),
+            after=_value(entry.detail, change.get("after")),
+        )
+    if entry.kind == EntryKind.CORRECTION:
+        return _(
+            "correction of entry {n}: {text}", n=numbers.get(entry.corrects_id or 0, "?"), text=entry.text
+        )
+    return entry.text
+
+
+async def run_history(ctx: Ctx, v: Values) -> None:
+    case = ctx.require_case()
+    number = v.opt("item", int)
     item_id = (await plan.item(ctx, number)).id if number is not None else None
     entries = await ctx.repo.actions(case.id, item_id)
     if not entries:
         await ctx.reply(_("Nothing has been logged yet."))
         return
-    numbers = {i.id: i.number for i in await ctx.repo.all_numbered(PlanItem, case.id)}
+    items = {i.id: i.number for i in await ctx.repo.all_numbered(PlanItem, case.id)}
+    numbers = {e.id: e.number for e, _a in await ctx.repo.actions(case.id)}
+    corrections: dict[int, list[int]] = {}
+    for entry, _author in entries:
+        if entry.corrects_id is not None:
+            corrections.setdefault(entry.corrects_id, []).append(entry.number)
     lines = [_("Action log of {ref}, oldest first:", ref=case.ref)]
     if len(entries) > HISTORY_LIMIT:
         lines.append(_("(the {n} most recent of {total})", n=HISTORY_LIMIT, total=len(entries)))
         entries = entries[-HISTORY_LIMIT:]
     for entry, author in entries:
-        about = f" · #{numbers[entry.item_id]}" if entry.item_id in numbers else ""
-        if entry.kind == EntryKind.STATUS and entry.detail:
-            what = _("set to {status}", status=status_name(entry.detail))
-            what = f"{what}: {entry.text}" if entry.text else what
-        elif entry.kind == EntryKind.ACK:
-            what = _("acknowledged reminder {n}", n=entry.detail)
-        elif entry.kind == EntryKind.REVIEW:
-            what = _("review done")
-            what = f"{what}: {entry.text}" if entry.text else what
-        else:
-            what = entry.text
-        lines.append(f"{fmt_datetime(entry.created_at)} · {author.handle}{about} · {what}")
+        about = f" · #{items[entry.item_id]}" if entry.item_id in items else ""
+        line = f"{entry.number}. {fmt_datetime(entry.created_at)} · {author.handle}{about} · "
+        line += _entry_text(entry, numbers)
+        if entry.id in corrections:
+            line += " " + _(
+                "(corrected by entry {numbers})", numbers=", ".join(str(n) for n in corrections[entry.id])
+            )
+        lines.append(line)
     await ctx.reply("\n".join(lines))
 
 
-def commands() -> list[Command[Any]]:
+def commands() -> list[Command]:
     return [
         Command(
             "need add",
-            N_("<domain> <text>"),
+            (Param(N_("domain"), Kind.DOMAIN, N_("domain")), Param(N_("text"), Kind.TEXT, N_("need"))),
             N_(
                 "Record a need. Domains: health, autonomy, mental-health, social, housing, finances, "
                 "work-education."
             ),
-            parse_need_add,
             run_need_add,
-            writes=True,
+            Permission(roles=TEAM),
         ),
-        Command("need met", N_("<n>"), N_("Mark a need as met."), parse_number, run_need_met, writes=True),
+        Command("need met", (NEED,), N_("Mark a need as met."), run_need_met, Permission(roles=TEAM)),
+        Command(
+            "need unmet", (NEED,), N_("Mark a need as unmet again."), run_need_unmet, Permission(roles=TEAM)
+        ),
         Command(
             "plan",
-            "",
+            (),
             N_("Show the service plan: needs, items by status, next review."),
-            args.no_args,
             run_plan,
+            Permission(roles=ALL, states=ANY_STATE),
         ),
         Command(
             "plan add",
-            N_("<text> [owner <user>] [due <when>] [every <interval>] [need <n>]"),
+            (
+                Param(N_("text"), Kind.TEXT, N_("item text")),
+                Param(N_("user"), Kind.USER, N_("owner"), optional=True, keyword="owner"),
+                Param(N_("when"), Kind.WHEN, N_("due date"), optional=True, keyword="due"),
+                Param(N_("interval"), Kind.INTERVAL, N_("frequency"), optional=True, keyword="every"),
+                Param(N_("n"), Kind.NUMBER, N_("need number"), optional=True, keyword="need"),
+            ),
             N_("Add an item (a service or action) to the plan."),
-            parse_plan_add,
             run_plan_add,
-            writes=True,
+            Permission(roles=CM),
+            details=N_(
+                "The text is kept as typed; a word such as owner or due starts an option only at the end "
+                "of the line, followed by its value. Put the text in quotes to keep it whole: "
+                '!plan add "Ask the owner when the rent is due" owner bob. On the due date the owner is '
+                "asked about the item unless it is done, blocked or cancelled (turn that off with "
+                "!plan edit <n> followup off). A frequency (every ...) describes the service and sets no "
+                "reminder."
+            ),
         ),
-        status_command("plan start", ItemStatus.IN_PROGRESS, N_("Mark a plan item as in progress.")),
-        status_command("plan done", ItemStatus.DONE, N_("Mark a plan item as done.")),
-        status_command("plan block", ItemStatus.BLOCKED, N_("Mark a plan item as blocked, with the reason.")),
-        status_command("plan cancel", ItemStatus.CANCELLED, N_("Cancel a plan item.")),
+        Command(
+            "plan edit",
+            (
+                ITEM,
+                Param(N_("field"), Kind.CHOICE, N_("field"), choices=EDITABLE),
+                Param(N_("value"), Kind.TEXT, N_("new value")),
+            ),
+            N_("Correct a plan item: its text, due date, frequency, owner, need, or the due-day follow-up."),
+            run_plan_edit,
+            Permission(roles=CM),
+            details=N_(
+                "Examples: !plan edit 2 due friday 10:00, !plan edit 2 owner bob, !plan edit 2 due none, "
+                "!plan edit 2 followup off. Every change is logged with its value before and after."
+            ),
+        ),
+        status_command("plan start", ItemStatus.IN_PROGRESS, N_("Mark a plan item as in progress."), TEAM),
+        status_command("plan done", ItemStatus.DONE, N_("Mark a plan item as done."), TEAM),
+        status_command(
+            "plan block", ItemStatus.BLOCKED, N_("Mark a plan item as blocked, with the reason."), TEAM
+        ),
+        status_command("plan cancel", ItemStatus.CANCELLED, N_("Cancel a plan item."), CM),
+        status_command("plan reopen", ItemStatus.PLANNED, N_("Reopen a done or cancelled plan item."), CM),
         Command(
             "log",
-            N_("[#n] <text>"),
+            (
+                Param(N_("n"), Kind.NUMBER, N_("plan item number"), optional=True, hashed=True, key="item"),
+                Param(N_("text"), Kind.TEXT, N_("text of the action")),
+            ),
             N_("Log what you did, optionally against a plan item."),
-            parse_log,
             run_log,
-            writes=True,
+            Permission(roles=ACTORS),
         ),
-        Command("history", N_("[#n]"), N_("Show the action log, oldest first."), parse_history, run_history),
+        Command(
+            "log fix",
+            (
+                Param(N_("entry"), Kind.NUMBER, N_("entry number")),
+                Param(N_("text"), Kind.TEXT, N_("corrected text")),
+            ),
+            N_("Correct an entry of the action log: the correction is shown next to it; nothing is erased."),
+            run_log_fix,
+            Permission(roles=ACTORS),
+        ),
+        Command(
+            "history",
+            (Param(N_("n"), Kind.NUMBER, N_("plan item number"), optional=True, hashed=True, key="item"),),
+            N_("Show the action log, oldest first."),
+            run_history,
+            Permission(roles=ALL, states=ANY_STATE),
+        ),
     ]

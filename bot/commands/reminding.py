@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.commands import args
+from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command
-from bot.core import cases, plan
+from bot.core import args, cases, plan
 from bot.core import reminders as core
 from bot.core.context import Ctx, UserError
 from bot.core.dialogs import start_dialog
+from bot.core.permissions import ACTORS, ALL, ANY_STATE, CM, TEAM, Permission
 from bot.core.render import describe_interval
-from bot.core.when import first_occurrence
+from bot.core.reviews import record_review
+from bot.core.when import first_occurrence, next_occurrence
 from bot.domain.model import (
-    EntryKind,
     Interval,
     ItemStatus,
     ReminderKind,
@@ -24,36 +24,18 @@ from bot.domain.model import (
     TargetKind,
 )
 from bot.i18n import N_, _, fmt_datetime
-from bot.storage.models import ActionEntry, Reminder, User
+from bot.storage.models import Reminder, User
 
 
-@dataclass(frozen=True)
-class RemindArgs:
-    target: str
-    when: datetime | None
-    every: Interval | None
-    text: str
-
-
-def parse_remind(ctx: Ctx, rest: str) -> RemindArgs:
-    words = rest.split()
-    if len(words) < 3:
-        raise args.UsageError(_("Tell me whom to remind, when, and of what."))
-    target = words[0]
-    if words[1].lower() == "every":
-        every, text_words = args.longest_interval_prefix(ctx, words[2:])
-        when = None
-    else:
-        when, text_words = args.longest_when_prefix(ctx, words[1:])
-        every = None
-    return RemindArgs(target, when, every, args.free_text(" ".join(text_words), _("reminder text")))
-
-
-async def run_remind(ctx: Ctx, a: RemindArgs) -> None:
+async def run_remind(ctx: Ctx, v: Values) -> None:
     case = ctx.require_case()
+    target = v.of("target", str)
+    schedule = v.of("when", object)
+    every = schedule if isinstance(schedule, Interval) else None
+    text = v.of("text", str)
     target_user: User | None = None
     target_role: Role | None = None
-    word = a.target.lower()
+    word = target.lower()
     if word == "me":
         kind, target_user = TargetKind.USER, ctx.user
     elif ctx.role in (Role.PERSON, Role.CARER):
@@ -63,19 +45,20 @@ async def run_remind(ctx: Ctx, a: RemindArgs) -> None:
     elif (role := Role.from_plural(word)) is not None:
         kind, target_role = TargetKind.ROLE, role
     else:
-        if not ctx.net.user_id_pattern.fullmatch(a.target):
+        if not ctx.net.user_id_pattern.fullmatch(target):
             raise args.UsageError(
                 _(
                     "Remind whom? Use me, room, a member, or a role in the plural: {roles}.",
                     roles=", ".join(r.plural for r in Role),
                 )
             )
-        kind, target_user = TargetKind.USER, (await cases.member(ctx, a.target))[0]
-    if a.every is not None:
-        due = first_occurrence(a.every, ctx.zone, ctx.now)
+        kind, target_user = TargetKind.USER, (await cases.member(ctx, target))[0]
+    if every is not None:
+        due = first_occurrence(every, ctx.zone, ctx.now)
+    elif isinstance(schedule, datetime):
+        due = schedule
     else:
-        assert a.when is not None
-        due = a.when
+        raise TypeError(f"unexpected schedule {type(schedule).__name__}")
     reminder = await core.create(
         ctx.repo,
         ctx.services,
@@ -85,38 +68,30 @@ async def run_remind(ctx: Ctx, a: RemindArgs) -> None:
         target_kind=kind,
         target_user=target_user,
         target_role=target_role,
-        text=a.text,
+        text=text,
         due_at=due,
         zone=ctx.zone,
         now=ctx.now,
-        interval=a.every,
+        interval=every,
     )
-    text = _("Reminder {id} set for {when}.", id=reminder.number, when=fmt_datetime(due))
-    if a.every is not None:
-        text += " " + _("Repeats {interval}.", interval=describe_interval(a.every))
-    await ctx.reply(text)
+    answer = _(
+        "Reminder {id} set for {when}: “{text}”", id=reminder.number, when=fmt_datetime(due), text=text
+    )
+    if every is not None:
+        answer += " " + _("Repeats {interval}.", interval=describe_interval(every))
+    if core.is_personal(reminder):
+        answer += " " + _("Only you will see its text.")
+    await ctx.reply(answer)
 
 
-@dataclass(frozen=True)
-class FollowupArgs:
-    item: int
-    when: datetime
-
-
-def parse_followup(ctx: Ctx, rest: str) -> FollowupArgs:
-    words = rest.split(maxsplit=1)
-    if len(words) < 2:
-        raise args.UsageError(_("Give the plan item and when to follow up."))
-    return FollowupArgs(args.number(words[0], _("plan item")), args.when(ctx, words[1]))
-
-
-async def run_followup(ctx: Ctx, a: FollowupArgs) -> None:
+async def run_followup(ctx: Ctx, v: Values) -> None:
     case = ctx.require_case()
-    item = await plan.item(ctx, a.item)
+    number, when = v.of("n", int), v.of("when", datetime)
+    item = await plan.item(ctx, number)
     if not ItemStatus(item.status).is_open:
-        raise UserError(_("Plan item #{n} is already closed; there is nothing to follow up.", n=a.item))
+        raise UserError(_("Plan item #{n} is already closed; there is nothing to follow up.", n=number))
     if item.owner_id is None:
-        raise UserError(_("Plan item #{n} has no owner to follow up with.", n=a.item))
+        raise UserError(_("Plan item #{n} has no owner to follow up with.", n=number))
     owner, _member = await cases.member(ctx, (await ctx.repo.user_by_id(item.owner_id)).handle)
     reminder = await core.create(
         ctx.repo,
@@ -127,7 +102,7 @@ async def run_followup(ctx: Ctx, a: FollowupArgs) -> None:
         target_kind=TargetKind.USER,
         target_user=owner,
         item_id=item.id,
-        due_at=a.when,
+        due_at=when,
         zone=ctx.zone,
         now=ctx.now,
     )
@@ -137,12 +112,13 @@ async def run_followup(ctx: Ctx, a: FollowupArgs) -> None:
             id=reminder.number,
             name=owner.handle,
             n=item.number,
-            when=fmt_datetime(a.when),
+            when=fmt_datetime(when),
         )
     )
 
 
-async def run_review_every(ctx: Ctx, interval: Interval) -> None:
+async def run_review_every(ctx: Ctx, v: Values) -> None:
+    interval = v.of("interval", Interval)
     case = ctx.require_case()
     case.review_interval = interval.encode()
     when = core.review_date(ctx.now, interval, ctx.zone)
@@ -157,7 +133,8 @@ async def run_review_every(ctx: Ctx, interval: Interval) -> None:
     )
 
 
-async def run_review_on(ctx: Ctx, when: datetime) -> None:
+async def run_review_on(ctx: Ctx, v: Values) -> None:
+    when = v.of("date", datetime)
     case = ctx.require_case()
     await core.schedule_review(ctx.repo, ctx.services, case, ctx.user, when, ctx.zone, ctx.now)
     await ctx.reply(
@@ -168,42 +145,19 @@ async def run_review_on(ctx: Ctx, when: datetime) -> None:
     )
 
 
-async def record_review(ctx: Ctx, note: str) -> datetime | None:
-    """Record a review as done and schedule the next one from the case's cycle; used by the dialog too."""
-    case = ctx.require_case()
-    await ctx.repo.add(
-        ActionEntry(
-            case_id=case.id,
-            item_id=None,
-            author_id=ctx.user.id,
-            kind=EntryKind.REVIEW,
-            detail=None,
-            text=note,
-            created_at=ctx.now,
-        )
-    )
-    if case.review_interval:
-        when = core.review_date(ctx.now, Interval.decode(case.review_interval), ctx.zone)
-        await core.schedule_review(ctx.repo, ctx.services, case, ctx.user, when, ctx.zone, ctx.now)
-        return when
-    await ctx.repo.cancel_reminders(case.id, kind=ReminderKind.REVIEW)
-    case.next_review_at = None
-    return None
-
-
-async def run_review_done(ctx: Ctx, note: str) -> None:
-    when = await record_review(ctx, note)
+async def run_review_done(ctx: Ctx, v: Values) -> None:
+    when = await record_review(ctx, v.opt("note", str) or "")
     if when is None:
         await ctx.reply(_("Review recorded. No cycle is set; plan the next one with !review on <date>."))
     else:
         await ctx.reply(_("Review recorded. The next one is on {when}.", when=fmt_datetime(when)))
 
 
-async def run_review_start(ctx: Ctx, _none: None) -> None:
+async def run_review_start(ctx: Ctx, _v: Values) -> None:
     await start_dialog(ctx, "plan-review")
 
 
-async def run_reminders(ctx: Ctx, _none: None) -> None:
+async def run_reminders(ctx: Ctx, _v: Values) -> None:
     case = ctx.require_case()
     pending = await ctx.repo.pending_reminders(case.id)
     if not pending:
@@ -212,6 +166,7 @@ async def run_reminders(ctx: Ctx, _none: None) -> None:
     users = {
         uid: await ctx.repo.user_by_id(uid) for uid in {r.target_user_id for r in pending} if uid is not None
     }
+    users[ctx.user.id] = ctx.user
     lines = [_("Pending reminders:")]
     for reminder in pending:
         if reminder.kind == ReminderKind.REVIEW:
@@ -219,8 +174,11 @@ async def run_reminders(ctx: Ctx, _none: None) -> None:
         elif reminder.kind == ReminderKind.FOLLOWUP:
             item = await ctx.repo.item_by_id(reminder.item_id) if reminder.item_id else None
             what = _("follow-up on #{n}", n=item.number if item else "?")
+        elif reminder.kind == ReminderKind.DUE:
+            item = await ctx.repo.item_by_id(reminder.item_id) if reminder.item_id else None
+            what = _("due date of #{n}", n=item.number if item else "?")
         else:
-            what = reminder.text or ""
+            what = core.reminder_text(reminder, ctx.user, users)
         target = core.describe_target(reminder, users)
         line = f"{reminder.number} · {fmt_datetime(reminder.due_at)} · {target} · {what}"
         if reminder.interval:
@@ -229,14 +187,8 @@ async def run_reminders(ctx: Ctx, _none: None) -> None:
     await ctx.reply("\n".join(lines))
 
 
-def parse_reminder_number(ctx: Ctx, rest: str) -> int:
-    words = rest.split()
-    if len(words) != 1:
-        raise args.UsageError(_("Give one reminder number."))
-    return args.number(words[0], _("reminder"))
-
-
-async def run_cancel(ctx: Ctx, number: int) -> None:
+async def run_cancel(ctx: Ctx, v: Values) -> None:
+    number = v.of("id", int)
     case = ctx.require_case()
     reminder = await ctx.repo.numbered(Reminder, case.id, number)
     if reminder is None or reminder.status != ReminderStatus.PENDING:
@@ -247,86 +199,141 @@ async def run_cancel(ctx: Ctx, number: int) -> None:
     await ctx.reply(_("Reminder {n} cancelled.", n=number))
 
 
-def parse_note(ctx: Ctx, rest: str) -> str:
-    return args.free_text(rest, _("note")) if rest.strip() else ""
+async def run_snooze(ctx: Ctx, v: Values) -> None:
+    """Move a reminder addressed to the sender. One occurrence of a recurring reminder moves alone: it
+    becomes a one-off at the new time and the series goes on as before."""
+    case = ctx.require_case()
+    number, when = v.of("id", int), v.of("when", datetime)
+    reminder = await ctx.repo.numbered(Reminder, case.id, number)
+    if reminder is None or reminder.status != ReminderStatus.PENDING:
+        raise UserError(_("There is no pending reminder {n}. See !reminders.", n=number))
+    if reminder.target_kind != TargetKind.USER or reminder.target_user_id != ctx.user.id:
+        raise UserError(_("Only the person reminder {n} is addressed to can snooze it.", n=number))
+    if reminder.interval:
+        moved = await core.create(
+            ctx.repo,
+            ctx.services,
+            case,
+            kind=ReminderKind(reminder.kind),
+            creator=await ctx.repo.user_by_id(reminder.created_by),
+            target_kind=TargetKind.USER,
+            target_user=ctx.user,
+            text=reminder.text,
+            item_id=reminder.item_id,
+            due_at=when,
+            zone=ctx.zone,
+            now=ctx.now,
+        )
+        reminder.due_at = next_occurrence(
+            Interval.decode(reminder.interval), ZoneInfo(reminder.timezone), reminder.due_at
+        )
+        await ctx.reply(
+            _(
+                "This occurrence of reminder {n} is moved to {when} (as reminder {m}); the next one stays on "
+                "{next}.",
+                n=number,
+                when=fmt_datetime(when),
+                m=moved.number,
+                next=fmt_datetime(reminder.due_at),
+            )
+        )
+        return
+    reminder.due_at = when
+    ctx.services.wake_at(when)
+    await ctx.reply(_("Reminder {n} is moved to {when}.", n=number, when=fmt_datetime(when)))
 
 
-def parse_reason(ctx: Ctx, rest: str) -> str:
-    return args.free_text(rest, _("reason for closing"))
+async def run_close(ctx: Ctx, v: Values) -> None:
+    await cases.close(ctx, v.of("reason", str))
 
 
-async def run_close(ctx: Ctx, reason: str) -> None:
-    await cases.close(ctx, reason)
+ITEM = Param(N_("n"), Kind.NUMBER, N_("plan item number"), hashed=True)
+REMINDER = Param(N_("id"), Kind.NUMBER, N_("reminder number"))
 
 
-def commands() -> list[Command[Any]]:
+def commands() -> list[Command]:
     return [
         Command(
             "remind",
-            N_("<me|room|user|role> <when> <text>"),
+            (
+                Param(N_("me|room|user|role"), Kind.WORD, N_("person to remind"), key="target"),
+                Param(N_("when"), Kind.SCHEDULE, N_("date or time")),
+                Param(N_("text"), Kind.TEXT, N_("reminder text")),
+            ),
             N_(
                 "Set a reminder, e.g. !remind carers tomorrow 9:00 bring the medication list, or "
                 "!remind me every monday 9:00 weigh-in. Roles in the plural: carers, professionals..."
             ),
-            parse_remind,
             run_remind,
-            writes=True,
+            # Persons and carers may only remind themselves; the handler enforces that finer rule.
+            Permission(roles=ACTORS),
+            details=N_(
+                "The text after the date is kept exactly as typed. A reminder you set for yourself (me) is "
+                "personal: it comes to our direct chat, and others see only that it exists."
+            ),
         ),
         Command(
             "followup",
-            N_("#<n> <when>"),
+            (ITEM, Param(N_("when"), Kind.WHEN, N_("date or time"))),
             N_("Remind a plan item's owner to report on it."),
-            parse_followup,
             run_followup,
-            writes=True,
+            Permission(roles=TEAM),
         ),
         Command(
             "review every",
-            N_("<interval>"),
+            (Param(N_("interval"), Kind.INTERVAL, N_("interval")),),
             N_("Set the review cycle, e.g. 3 months."),
-            args.interval,
             run_review_every,
-            writes=True,
+            Permission(roles=CM),
         ),
         Command(
             "review on",
-            N_("<date>"),
+            (Param(N_("date"), Kind.WHEN, N_("date")),),
             N_("Set the date of the next review."),
-            args.when,
             run_review_on,
-            writes=True,
+            Permission(roles=CM),
         ),
         Command(
             "review done",
-            N_("[note]"),
+            (Param(N_("note"), Kind.TEXT, N_("note"), optional=True),),
             N_("Record that the review took place; schedules the next one."),
-            parse_note,
             run_review_done,
-            writes=True,
+            Permission(roles=CM),
         ),
         Command(
             "review start",
-            "",
+            (),
             N_("Walk through each open plan item: done, keep, or a new due date."),
-            args.no_args,
             run_review_start,
-            writes=True,
+            Permission(roles=CM),
         ),
-        Command("reminders", "", N_("List the pending reminders."), args.no_args, run_reminders),
+        Command(
+            "reminders",
+            (),
+            N_("List the pending reminders."),
+            run_reminders,
+            Permission(roles=ALL, states=ANY_STATE),
+        ),
         Command(
             "cancel",
-            N_("<id>"),
+            (REMINDER,),
             N_("Cancel a pending reminder."),
-            parse_reminder_number,
             run_cancel,
-            writes=True,
+            # Anyone but the case manager may only cancel reminders they set themselves.
+            Permission(roles=ACTORS),
+        ),
+        Command(
+            "snooze",
+            (REMINDER, Param(N_("when"), Kind.WHEN, N_("date or time"))),
+            N_("Move a reminder addressed to you to a later time."),
+            run_snooze,
+            Permission(roles=ALL),
         ),
         Command(
             "close",
-            N_("<reason>"),
+            (Param(N_("reason"), Kind.TEXT, N_("reason for closing")),),
             N_("Close the case: pending reminders are cancelled, a summary is posted."),
-            parse_reason,
             run_close,
-            writes=True,
+            Permission(roles=CM),
         ),
     ]

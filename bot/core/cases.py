@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.core.context import Ctx, Speaker, UserError
 from bot.core.render import role_name
-from bot.domain.events import CreateCaseRoom, Invite, Kick, Target
+from bot.domain.events import CreateCaseRoom, Invite, Kick, LinkRoom, Target
 from bot.domain.model import CaseStatus, ItemStatus, MemberState, Role, TargetKind
 from bot.i18n import _, fmt_date, ngettext, using
 from bot.storage.models import Case, Member, Need, PlanItem, User
@@ -14,12 +14,17 @@ from bot.storage.repo import Repo
 
 
 async def open_case(ctx: Ctx, label: str, language: str | None = None) -> Case:
+    """Open a case with the sender as its case manager. Where the network lets the bot create rooms, the
+    case room is created; elsewhere the case is opened from inside an existing room, which it takes."""
+    linking = not ctx.net.creates_rooms
+    if linking and (ctx.is_direct or ctx.case is not None):
+        raise UserError(rooms_by_hand(ctx))
     ref = await ctx.repo.next_case_ref(ctx.now.year)
     case = Case(
         ref=ref,
         label=label,
         network=ctx.network,
-        room_id=None,
+        room_id=ctx.room_id if linking else None,
         status=CaseStatus.OPEN,
         language=language or ctx.language,
         created_by=ctx.user.id,
@@ -31,17 +36,75 @@ async def open_case(ctx: Ctx, label: str, language: str | None = None) -> Case:
             case_id=case.id,
             user_id=ctx.user.id,
             role=Role.CASE_MANAGER,
-            state=MemberState.INVITED,
+            # Opened from inside an existing room, the case manager is there already.
+            state=MemberState.JOINED if linking else MemberState.INVITED,
             invited_by=ctx.user.id,
             invited_at=ctx.now,
+            joined_at=ctx.now if linking else None,
         )
     )
+    if linking:
+        await ctx.speaker.emit(Target(case_id=case.id), LinkRoom(ref, ctx.room_id))
+        return case
     with using(ctx.services.case_translator(case)):
         topic = _("Coordination room of case {ref}. Type !help for the commands.", ref=ref)
     await ctx.speaker.emit(
         Target(case_id=case.id),
         CreateCaseRoom(ref, f"{ref} · {label}", topic, (ctx.user.handle,), (ctx.user.handle,)),
     )
+    return case
+
+
+def opened(case: Case, created: bool) -> str:
+    if created:
+        return _(
+            "Case {ref} is open: “{label}”. I am creating its private room and inviting you; invite the team "
+            "there with !invite.",
+            ref=case.ref,
+            label=case.label,
+        )
+    return _(
+        "Case {ref} is open: “{label}”, and this room is its coordination room. Invite the team with "
+        "!invite.",
+        ref=case.ref,
+        label=case.label,
+    )
+
+
+def rooms_by_hand(ctx: Ctx) -> str:
+    return _(
+        "On {network} I cannot create rooms myself. Create a group, add me to it, and write there "
+        "!case open <label> to open a new case, or !case link <case> to attach an open case to it.",
+        network=ctx.network,
+    )
+
+
+async def link(ctx: Ctx, ref: str) -> Case:
+    """Attach an existing room (a group a case manager made) to an open case that has no room yet. Only a
+    case manager of that case may, and only on networks where the bot cannot create rooms itself."""
+    if ctx.net.creates_rooms:
+        raise UserError(
+            _("On {network} I create case rooms myself; there is nothing to link.", network=ctx.network)
+        )
+    if ctx.is_direct:
+        raise UserError(_("Write !case link in the group you want to attach, not in our direct chat."))
+    if ctx.case is not None:
+        raise UserError(_("This room is already the room of case {ref}.", ref=ctx.case.ref))
+    case = await ctx.repo.case_by_ref(ref)
+    member = await ctx.repo.member(case.id, ctx.user.id) if case else None
+    if (
+        case is None
+        or member is None
+        or member.state != MemberState.JOINED
+        or member.role != Role.CASE_MANAGER
+    ):
+        raise UserError(_("Only a case manager of case {ref} can link a room to it.", ref=ref))
+    if case.status != CaseStatus.OPEN:
+        raise UserError(_("Case {ref} is closed: it can be read, not changed.", ref=ref))
+    if case.room_id is not None:
+        raise UserError(_("Case {ref} already has its room.", ref=ref))
+    case.room_id = ctx.room_id
+    await ctx.speaker.emit(Target(case_id=case.id), LinkRoom(case.ref, ctx.room_id))
     return case
 
 
@@ -123,16 +186,24 @@ async def member(ctx: Ctx, handle: str) -> tuple[User, Member]:
 
 async def remove(ctx: Ctx, handle: str) -> None:
     case = ctx.require_case()
-    _user, found = await member(ctx, handle)
+    user, found = await member(ctx, handle)
     if found.role == Role.CASE_MANAGER:
-        managers = await ctx.repo.members(case.id, Role.CASE_MANAGER)
-        if len(managers) <= 1:
+        others = [
+            m
+            for m, _u in await ctx.repo.members(case.id, Role.CASE_MANAGER)
+            if m.id != found.id and m.state == MemberState.JOINED
+        ]
+        if not others:
             raise UserError(
-                _("{name} is the only case manager; invite another one before removing them.", name=handle)
+                _(
+                    "{name} is the only case manager who has joined; another case manager must join "
+                    "before {name} can be removed.",
+                    name=handle,
+                )
             )
     cancelled = await end_membership(ctx.repo, case, found, ctx.now)
     await ctx.speaker.emit(Target(case_id=case.id), Kick(handle))
-    await ctx.reply(
+    lines = [
         _("{name} is no longer a member of this case.", name=handle)
         + " "
         + ngettext(
@@ -140,7 +211,23 @@ async def remove(ctx: Ctx, handle: str) -> None:
             "{n} reminders addressed to them were cancelled.",
             cancelled,
         )
-    )
+    ]
+    owned = [
+        i
+        for i in await ctx.repo.all_numbered(PlanItem, case.id)
+        if i.owner_id == user.id and ItemStatus(i.status).is_open
+    ]
+    if owned:
+        lines.append(
+            ngettext(
+                "{name} owned {n} open plan item; please reassign it with !plan edit <n> owner <user>:",
+                "{name} owned {n} open plan items; please reassign them with !plan edit <n> owner <user>:",
+                len(owned),
+                name=handle,
+            )
+        )
+        lines.extend(f"- #{i.number} {i.text}" for i in owned)
+    await ctx.reply("\n".join(lines))
 
 
 async def close(ctx: Ctx, reason: str) -> None:

@@ -33,6 +33,8 @@ class DialogFlow(Protocol):
     """A multi-step conversation (see conversations/): states are names, data is JSON, both stored."""
 
     name: str
+    # The command that starts it: its permission is checked again for every answer.
+    command: str
 
     async def start(self, ctx: Ctx, data: dict[str, Any]) -> str | None:
         """Ask the first question; return the first state (None: nothing to ask, the dialog is over)."""
@@ -43,13 +45,21 @@ class DialogFlow(Protocol):
 
 @dataclass(frozen=True)
 class Network:
-    """What the core needs to know about a chat network: how its user ids look."""
+    """What the core needs to know about a chat network: how its user ids look, and what it can do.
+
+    Telegram bots can neither create groups nor add people by id: there a case manager makes the group
+    and links it to a case with `!case link`, and invitations are links. The core asks, never assumes.
+    """
 
     name: str
     user_id_pattern: re.Pattern[str]
     example_user: str
     # People who may talk to the bot in a direct chat without being in a case (coordinators...).
     staff: frozenset[str] = frozenset()
+    # The bot can create a case room itself (else a case manager links an existing room to the case).
+    creates_rooms: bool = True
+    # The bot can invite a user by id into a room (else invitations go by link).
+    invites_by_id: bool = True
 
 
 def no_alarm(when: datetime) -> None:
@@ -137,6 +147,8 @@ class Ctx:
     now: datetime
     case: Case | None = None
     member: Member | None = None
+    # Written in the sender's direct chat with the bot (not in a case room or another group).
+    is_direct: bool = True
 
     @property
     def speaker(self) -> Speaker:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commands.registry import Command, Registry
 from bot.core import cases
+from bot.core.commands import CommandSet, CommandSpec, family_help
 from bot.core.context import Ctx, Services, UsageError, UserError
 from bot.core.dialogs import continue_dialog
-from bot.core.render import role_name
+from bot.core.log import log_entry
+from bot.core.permissions import ACKNOWLEDGE, refusal
 from bot.domain.events import (
     EVENT_TYPES,
     BotInvited,
@@ -28,9 +29,9 @@ from bot.domain.events import (
     Target,
     TextMessage,
 )
-from bot.domain.model import CaseStatus, EntryKind, MemberState, Role
+from bot.domain.model import EntryKind, Role
 from bot.i18n import _, using
-from bot.storage.models import ActionEntry, Dialog, InboxRow, Reminder
+from bot.storage.models import Dialog, InboxRow, Reminder
 from bot.storage.repo import Repo
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,10 @@ MAX_MESSAGE = 4000
 MAX_ATTEMPTS = 3
 # Reactions that acknowledge a reminder (variation selectors stripped).
 ACK_KEYS = frozenset({"✅", "✔", "☑"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Direction overrides and isolates (a line could display reversed) and zero-width characters that hide in
+# words. Zero-width (non-)joiners stay: scripts and emoji sequences need them.
+_INVISIBLE = re.compile("[\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u180e]")
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def event_from_json(data: dict[str, Any]) -> Event:
 
 class Dispatcher:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], services: Services, registry: Registry
+        self, sessions: async_sessionmaker[AsyncSession], services: Services, registry: CommandSet
     ) -> None:
         self._sessions = sessions
         self._services = services
@@ -176,46 +180,58 @@ class Dispatcher:
             await self._invited(repo, event)
 
     async def _invited(self, repo: Repo, event: BotInvited) -> None:
-        """Join direct chats of case managers, staff and members of open cases; leave everyone else's."""
+        """Join direct chats of case managers, staff and members of open cases; leave everything else.
+
+        A case room is only ever one the bot created or one a case manager linked by command, never a room
+        someone invited the bot to: a room by any other name is declined."""
         network = self._services.networks[event.network]
-        allowed = (
+        allowed = event.is_direct and (
             event.inviter in self._services.settings.case_managers
             or event.inviter in network.staff
             or await repo.is_member_of_open_case(event.network, event.inviter)
         )
         log.info(
-            "invited to a room by %s: %s",
-            "a known user" if allowed else "a stranger",
+            "invited to a %s by %s: %s",
+            "direct chat" if event.is_direct else "room that is not a direct chat",
+            "a known user" if allowed else "someone the bot does not serve there",
             "joining" if allowed else "leaving",
         )
         effect = JoinRoom() if allowed else LeaveRoom()
         await repo.enqueue(event.network, Target(room_id=event.room_id), effect, self._services.clock.now())
 
     async def _reaction(self, repo: Repo, event: ReactionAdded) -> None:
-        """A ✅ on a reminder acknowledges it, once, on behalf of a member of its case."""
+        """A ✅ on a reminder acknowledges it, once, for a current member of its open case (the same check
+        as a command: the role held now, the state of the case now)."""
         if event.key.rstrip("\ufe0f") not in ACK_KEYS:
             return
         row = await repo.delivered(event.network, event.target_event_id)
         if row is None or row.reminder_id is None or row.acknowledged_at is not None or row.case_id is None:
             return
         user = await repo.user(event.network, event.sender)
-        member = await repo.member(row.case_id, user.id) if user else None
-        if user is None or member is None or member.state == MemberState.LEFT:
+        if user is None:
             return
         now = self._services.clock.now()
+        case = await repo.case_by_id(row.case_id)
+        ctx = Ctx(repo, self._services, event.network, event.room_id, user, now, case)
+        ctx.member = await repo.member(case.id, user.id)
+        with using(self._services.translator_for(user)):
+            refused = refusal(ctx, "ack", ACKNOWLEDGE)
+        if refused is not None:
+            log.info(
+                "reaction to reminder %s refused: not a current member or case not open", row.reminder_id
+            )
+            return
         row.acknowledged_by = user.id
         row.acknowledged_at = now
         reminder = await repo.session.get(Reminder, row.reminder_id)
-        await repo.add(
-            ActionEntry(
-                case_id=row.case_id,
-                item_id=reminder.item_id if reminder else None,
-                author_id=user.id,
-                kind=EntryKind.ACK,
-                detail=str(reminder.number) if reminder else None,
-                text="",
-                created_at=now,
-            )
+        await log_entry(
+            repo,
+            case.id,
+            user.id,
+            now,
+            EntryKind.ACK,
+            item_id=reminder.item_id if reminder else None,
+            detail=str(reminder.number) if reminder else None,
         )
 
     async def _membership(self, repo: Repo, event: MemberJoined | MemberLeft) -> None:
@@ -238,12 +254,21 @@ class Dispatcher:
         now = self._services.clock.now()
         user = await repo.ensure_user(event.network, event.sender, now)
         case = await repo.case_by_room(event.network, event.room_id)
-        if case is None and not event.is_direct:
-            return
+        if case is None and not event.is_direct and not self._for_unlinked_room(event.text):
+            return  # a group that is not a case room: only the commands that link it are for the bot
+        if case is None and event.is_direct and user.direct_room_id != event.room_id:
+            user.direct_room_id = event.room_id  # where what is only for them goes
         member = await repo.member(case.id, user.id) if case is not None else None
-        ctx = Ctx(repo, self._services, event.network, event.room_id, user, now, case, member)
+        ctx = Ctx(
+            repo, self._services, event.network, event.room_id, user, now, case, member, event.is_direct
+        )
         with using(self._services.translator_for(user)):
             await self._text_in_context(ctx, event.text.strip())
+
+    def _for_unlinked_room(self, text: str) -> bool:
+        text = text.strip()
+        found = self._registry.find(text[1:]) if text.startswith("!") else None
+        return found is not None and found[0].permission.unlinked
 
     async def _text_in_context(self, ctx: Ctx, text: str) -> None:
         if not text:
@@ -270,10 +295,18 @@ class Dispatcher:
                 _("Your message contains control characters; please send plain text. Nothing was changed.")
             )
             return
+        if _INVISIBLE.search(text):
+            await ctx.reply(
+                _(
+                    "Your message contains invisible characters that change how text is displayed (direction "
+                    "overrides or zero-width characters); please send it without them. Nothing was changed."
+                )
+            )
+            return
         if is_command:
             await self._command(ctx, text[1:])
         elif dialog is not None:
-            await self._guarded(ctx, lambda: self._continue(ctx, dialog, text))
+            await self._answer(ctx, dialog, text)
         elif expired:
             await ctx.reply(
                 _(
@@ -285,55 +318,56 @@ class Dispatcher:
         else:
             await ctx.reply(_("I understand commands that start with “!”. Type !help to see them."))
 
-    async def _continue(self, ctx: Ctx, dialog: Dialog, text: str) -> None:
-        await continue_dialog(ctx, dialog, text)
+    async def _answer(self, ctx: Ctx, dialog: Dialog, text: str) -> None:
+        """An answer to a dialog is checked like the command that started it, with the sender's role and
+        the case's state as they are now: a dialog whose starter lost the role, or whose case was closed
+        meanwhile, ends here and changes nothing."""
+        flow = self._services.dialogs[dialog.name]
+        command = self._registry.get(flow.command)
+        refused = (
+            refusal(ctx, flow.command, command.permission)
+            if command is not None
+            else _("This dialog cannot go on.")
+        )
+        if refused is not None:
+            await ctx.repo.delete(dialog)
+            await ctx.reply(refused + "\n" + _("The dialog has ended; nothing more was changed."))
+            return
+        await self._guarded(ctx, lambda: continue_dialog(ctx, dialog, text))
 
     async def _command(self, ctx: Ctx, text: str) -> None:
         found = self._registry.find(text)
-        name = (text.split() or [""])[0][:40]
+        words = text.split()
+        name = (words or [""])[0][:40]
         if found is None:
+            family = self._registry.family(name)
+            if family:
+                await ctx.reply(self._family_help(ctx, name, family, text))
+                return
             await ctx.reply(
                 _("Unknown command “!{name}”. Type !help to see the commands you can use.", name=name)
             )
             return
         command, rest = found
-        refusal = self._refusal(ctx, command)
-        if refusal:
-            await ctx.reply(refusal)
+        refused = refusal(ctx, command.name, command.permission)
+        if refused:
+            await ctx.reply(refused)
             return
-        await self._guarded(ctx, lambda: self._run(ctx, command, rest), command)
+        family = self._registry.family(command.name)
+        if family and not command.params and rest.strip():
+            await ctx.reply(self._family_help(ctx, command.name, family, text))
+            return
+        await self._guarded(ctx, lambda: command.run(ctx, command.parse(ctx, rest)), command)
 
-    def _refusal(self, ctx: Ctx, command: Command[Any]) -> str | None:
-        """Why the sender may not run this command here (deny by default), or None."""
-        if ctx.case is None:
-            if not command.in_direct:
-                return _("!{name} works in a case room.", name=command.name)
-            if not command.allowed_in_direct(ctx.user.handle, self._services.settings.case_managers):
-                return _(
-                    "Only case managers can use !{name}. Ask your coordinator to add you to the case "
-                    "managers.",
-                    name=command.name,
-                )
-            return None
-        if ctx.role is None:
-            return _("You are not a member of case {ref}.", ref=ctx.case.ref)
-        if not command.in_room:
-            return _("!{name} works in your direct chat with me.", name=command.name)
-        if not command.allowed_in_room(ctx.role):
-            return _(
-                "As {role} you cannot use !{name}. Type !help to see what you can do.",
-                role=role_name(ctx.role),
-                name=command.name,
-            )
-        if ctx.case.status == CaseStatus.CLOSED and command.writes:
-            return _("Case {ref} is closed: it can be read, not changed.", ref=ctx.case.ref)
-        return None
-
-    async def _run(self, ctx: Ctx, command: Command[Any], rest: str) -> None:
-        await command.run(ctx, command.parse(ctx, rest))
+    def _family_help(self, ctx: Ctx, word: str, family: Sequence[CommandSpec], text: str) -> str:
+        lines = []
+        if len(text.split()) > 1:
+            lines.append(_("There is no “!{text}”.", text=" ".join(text.split()[:2])[:60]))
+        lines.append(family_help(word.lower(), family, lambda c: c.permission.allows(ctx)))
+        return "\n".join(lines)
 
     async def _guarded(
-        self, ctx: Ctx, action: Callable[[], Awaitable[None]], command: Command[Any] | None = None
+        self, ctx: Ctx, action: Callable[[], Awaitable[None]], command: CommandSpec | None = None
     ) -> None:
         """Run a handler in a savepoint: a UserError undoes its changes and becomes the answer."""
         session = ctx.repo.session
@@ -346,8 +380,5 @@ class Dispatcher:
                     await session.refresh(row)
             message = str(error)
             if isinstance(error, UsageError) and command is not None:
-                usage = (
-                    f"!{command.name} {_(command.usage)}".rstrip() if command.usage else f"!{command.name}"
-                )
-                message += "\n" + _("Usage: {usage}", usage=usage)
+                message += "\n" + _("Usage: {usage}", usage=command.usage)
             await ctx.reply(message)

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.context import Services, Speaker
 from bot.core.render import describe_interval, role_name, status_name
-from bot.core.when import DEFAULT_TIME, next_occurrence
+from bot.core.when import DEFAULT_TIME, first_occurrence, next_occurrence
+from bot.domain.events import SendMessage, Target
 from bot.domain.model import (
     CaseStatus,
     Interval,
+    ItemStatus,
     ReminderKind,
     ReminderStatus,
     Role,
     TargetKind,
 )
-from bot.i18n import _, fmt_datetime, ngettext
+from bot.i18n import _, fmt_datetime, ngettext, using
 from bot.storage.models import Case, PlanItem, Reminder, User
 from bot.storage.repo import Repo
 
@@ -90,10 +93,30 @@ async def schedule_review(
 
 
 def review_date(after: datetime, interval: Interval, zone: ZoneInfo) -> datetime:
-    """The next review: one interval after `after`, at the interval's time or 09:00 local."""
+    """The next review: one interval after `after`, at the interval's time or 09:00 local; a weekday cycle
+    (`every monday`) lands on the next such weekday."""
+    if interval.weekday is not None:
+        return first_occurrence(interval, zone, after)
     return next_occurrence(
         Interval(interval.count, interval.unit, None, interval.at or DEFAULT_TIME), zone, after
     )
+
+
+def is_personal(reminder: Reminder) -> bool:
+    """A reminder someone set for themselves: only they read its text."""
+    return (
+        reminder.kind == ReminderKind.REMINDER
+        and reminder.target_kind == TargetKind.USER
+        and reminder.target_user_id == reminder.created_by
+    )
+
+
+def reminder_text(reminder: Reminder, reader: User | None, users: dict[int, User]) -> str:
+    """What a reader may see of a reminder's text: of someone else's personal one, only that it exists."""
+    if is_personal(reminder) and (reader is None or reader.id != reminder.target_user_id):
+        owner = users.get(reminder.target_user_id or 0)
+        return _("a personal reminder of {name}'s", name=owner.handle if owner else "?")
+    return reminder.text or ""
 
 
 def describe_target(reminder: Reminder, users: dict[int, User]) -> str:
@@ -124,7 +147,7 @@ def _message(case: Case, reminder: Reminder, item: PlanItem | None, missed: int,
             label=case.label,
             when=fmt_datetime(case.next_review_at),
         )
-    elif reminder.kind == ReminderKind.FOLLOWUP and item is not None:
+    elif reminder.kind in (ReminderKind.FOLLOWUP, ReminderKind.DUE) and item is not None:
         due = fmt_datetime(item.due_at) if item.due_at else _("no due date")
         body = _(
             "Follow-up on plan item #{n} “{text}”: {status}, {due}. Update it with !plan done {n} or "
@@ -147,6 +170,29 @@ def _message(case: Case, reminder: Reminder, item: PlanItem | None, missed: int,
     if reminder.interval:
         body += " " + _("Repeats {interval}.", interval=describe_interval(Interval.decode(reminder.interval)))
     return body
+
+
+async def _fire_personal(
+    speaker: Speaker, case: Case, reminder: Reminder, user: User, message: Callable[[], str]
+) -> None:
+    """A personal reminder goes to its owner's direct chat, text and all; if the bot does not know that
+    chat yet, the case room is told only that it is due, never what it says."""
+    services = speaker.services
+    with using(services.translator_for(user)):
+        if user.direct_room_id is not None:
+            text = _("{ref}: {text}", ref=case.ref, text=message())
+            await speaker.emit(
+                Target(room_id=user.direct_room_id),
+                SendMessage(text, (user.handle,), reminder_id=reminder.id),
+            )
+            return
+        text = _(
+            "{name}: your personal reminder {n} is due. Write to me in a direct chat once, and I will send "
+            "personal reminders there with their text.",
+            name=user.handle,
+            n=reminder.number,
+        )
+    await speaker.emit(Target(case_id=case.id), SendMessage(text, (user.handle,), reminder_id=reminder.id))
 
 
 def _missed_and_next(reminder: Reminder, now: datetime) -> tuple[int, datetime | None]:
@@ -177,6 +223,9 @@ async def fire_due(repo: Repo, services: Services, now: datetime, limit: int = 5
         if case.status != CaseStatus.OPEN:
             reminder.status = ReminderStatus.CANCELLED
             continue
+        if reminder.kind == ReminderKind.DUE and not await _still_due(repo, reminder):
+            reminder.status = ReminderStatus.DONE
+            continue
         if reminder.interval is None and now - reminder.due_at > window:
             stale.setdefault(case.id, []).append(reminder)
             reminder.status = ReminderStatus.DONE
@@ -187,6 +236,12 @@ async def fire_due(repo: Repo, services: Services, now: datetime, limit: int = 5
     for case_id, reminders in stale.items():
         await _report_stale(repo, services, await repo.case_by_id(case_id), reminders, now)
     return fired
+
+
+async def _still_due(repo: Repo, reminder: Reminder) -> bool:
+    """A due-day follow-up is sent only while its item is planned or in progress."""
+    item = await repo.item_by_id(reminder.item_id) if reminder.item_id is not None else None
+    return item is not None and item.status in (ItemStatus.PLANNED, ItemStatus.IN_PROGRESS)
 
 
 async def _report_stale(
@@ -208,7 +263,12 @@ async def _report_stale(
             )
         ]
         for reminder in reminders:
-            what = _("review") if reminder.kind == ReminderKind.REVIEW else (reminder.text or _("follow-up"))
+            if reminder.kind == ReminderKind.REVIEW:
+                what = _("review")
+            elif ReminderKind(reminder.kind).about_item:
+                what = _("follow-up")
+            else:
+                what = reminder_text(reminder, None, users)
             lines.append(
                 f"- {reminder.number} · {fmt_datetime(reminder.due_at)} · "
                 f"{describe_target(reminder, users)} · {what}"
@@ -236,7 +296,9 @@ async def _fire_one(repo: Repo, services: Services, case: Case, reminder: Remind
     def addressed(readers: list[User]) -> str:
         return _("{names}: {text}", names=", ".join(u.handle for u in readers), text=message())
 
-    if recipients:
+    if is_personal(reminder) and recipients:
+        await _fire_personal(speaker, case, reminder, recipients[0], message)
+    elif recipients:
         await speaker.to_members(case, recipients, addressed, reminder_id=reminder.id)
     else:
         # The whole room, or a role nobody holds any more: the room is told rather than nobody.

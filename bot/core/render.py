@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.model import Interval, ItemStatus, NeedDomain, Role, Unit
-from bot.i18n import N_, _, current, fmt_datetime, ngettext
+from bot.domain.model import CaseStatus, Interval, ItemStatus, NeedDomain, Role, Unit
+from bot.i18n import N_, _, current, fmt_date, fmt_datetime, ngettext
 from bot.storage.models import Case, Need, PlanItem, User
 
 ROLE_NAMES = {
@@ -69,10 +70,24 @@ def describe_interval(interval: Interval) -> str:
     return _("{interval} at {time}", interval=text, time=at) if at else text
 
 
-def _item_line(item: PlanItem, owners: dict[int, User], needs: dict[int, Need], now: datetime) -> str:
-    parts = [f"#{item.number} {item.text}"]
+@dataclass(frozen=True)
+class Owners:
+    """The owners of a case's plan items, and which of them are still members."""
+
+    users: dict[int, User]
+    current: frozenset[int]
+
+
+def item_line(
+    item: PlanItem, owners: Owners, needs: dict[int, Need], now: datetime, numbered: bool = True
+) -> str:
+    parts = [f"#{item.number} {item.text}" if numbered else item.text]
     if item.owner_id is not None:
-        parts.append(_("owner: {name}", name=owners[item.owner_id].handle))
+        name = owners.users[item.owner_id].handle
+        if item.owner_id in owners.current:
+            parts.append(_("owner: {name}", name=name))
+        else:
+            parts.append(_("owner: {name} (no longer a member: reassign it)", name=name))
     if item.frequency:
         parts.append(describe_interval(Interval.decode(item.frequency)))
     if item.due_at is not None:
@@ -80,15 +95,26 @@ def _item_line(item: PlanItem, owners: dict[int, User], needs: dict[int, Need], 
             parts.append(_("due {when} — OVERDUE", when=fmt_datetime(item.due_at)))
         else:
             parts.append(_("due {when}", when=fmt_datetime(item.due_at)))
+        if ItemStatus(item.status).is_open and not item.due_followup:
+            parts.append(_("no follow-up on the due day"))
     if item.need_id is not None and item.need_id in needs:
         parts.append(_("for need {n}", n=needs[item.need_id].number))
     return " · ".join(parts)
 
 
 def render_plan(
-    case: Case, needs: Sequence[Need], items: Sequence[PlanItem], owners: dict[int, User], now: datetime
+    case: Case, needs: Sequence[Need], items: Sequence[PlanItem], owners: Owners, now: datetime
 ) -> str:
-    lines = [_("Service plan of {ref} · {label}", ref=case.ref, label=case.label)]
+    lines = []
+    if case.status == CaseStatus.CLOSED and case.closed_at is not None:
+        lines.append(
+            _(
+                "CLOSED on {when}: {reason}. This plan can be read, not changed.",
+                when=fmt_date(case.closed_at),
+                reason=case.close_reason or "",
+            )
+        )
+    lines.append(_("Service plan of {ref} · {label}", ref=case.ref, label=case.label))
     lines.append(_("Needs:"))
     if not needs:
         lines.append("  " + _("none recorded yet (!need add <domain> <text>)"))
@@ -103,9 +129,9 @@ def render_plan(
         group = [i for i in items if i.status == status]
         if group:
             lines.append(f"  {status_name(status)}:")
-            lines.extend("    " + _item_line(i, owners, by_id, now) for i in group)
+            lines.extend("    " + item_line(i, owners, by_id, now) for i in group)
     if case.next_review_at is not None:
         lines.append(_("Next review: {when}", when=fmt_datetime(case.next_review_at)))
-    else:
+    elif case.status != CaseStatus.CLOSED:
         lines.append(_("No review scheduled (!review every <interval>)."))
     return "\n".join(lines)

@@ -49,12 +49,14 @@ class ReactionAdded:
 
 @dataclass(frozen=True)
 class BotInvited:
-    """Someone invited the bot to a room (a direct chat, usually)."""
+    """Someone invited the bot to a room. Only invitations to a direct chat are accepted."""
 
     network: str
     event_id: str
     room_id: str
     inviter: str
+    # The network marks the invitation as one to a direct chat (Matrix: `is_direct` in the invite).
+    is_direct: bool = False
 
 
 Event = TextMessage | MemberJoined | MemberLeft | ReactionAdded | BotInvited

@@ -70,6 +70,12 @@ class ReminderKind(enum.StrEnum):
     REMINDER = "reminder"
     FOLLOWUP = "followup"
     REVIEW = "review"
+    # The due day of a plan item: its owner is asked about it unless it is done, blocked or cancelled.
+    DUE = "due"
+
+    @property
+    def about_item(self) -> bool:
+        return self in (ReminderKind.FOLLOWUP, ReminderKind.DUE)
 
 
 class EntryKind(enum.StrEnum):
@@ -77,6 +83,10 @@ class EntryKind(enum.StrEnum):
     STATUS = "status"
     REVIEW = "review"
     ACK = "ack"
+    # A plan item or need changed: detail names the field, change holds before and after.
+    EDIT = "edit"
+    # A correction of an earlier entry (corrects_id), shown next to it; the original stays.
+    CORRECTION = "correction"
 
 
 class TargetKind(enum.StrEnum):

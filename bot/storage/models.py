@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -50,6 +62,8 @@ class User(Base):
     handle: Mapped[str] = mapped_column(String(255))
     language: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The user's direct chat with the bot, where what is only for them (a personal reminder) goes.
+    direct_room_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -122,22 +136,33 @@ class PlanItem(Base):
     frequency: Mapped[str | None] = mapped_column(String(64))
     need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
     status: Mapped[str] = mapped_column(String(16))
+    # On the due day the owner gets a follow-up unless the item is done, blocked or cancelled; the case
+    # manager can turn that off per item.
+    due_followup: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ActionEntry(Base):
+    """The action log: appended to, never changed. A wrong entry is corrected by a later one."""
+
     __tablename__ = "action_entries"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Per case, shown in !history, so an entry can be named by `!log fix <n>`.
+    number: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("plan_items.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    # "action" (what someone did), "status" (an item changed status; detail holds it) or "review".
+    # See EntryKind: an action, a status change (detail holds it), a review, an acknowledgement, an edit
+    # of a plan item or need (detail names the field; change holds before and after), a correction.
     kind: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    change: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("action_entries.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -28,7 +28,7 @@ from bot.storage.models import (
     User,
 )
 
-Numbered = TypeVar("Numbered", Need, PlanItem, Reminder)
+Numbered = TypeVar("Numbered", Need, PlanItem, Reminder, ActionEntry)
 
 
 class Repo:

@@ -50,7 +50,7 @@ async def test_plan_review_walks_through_open_items(harness: Harness) -> None:
     assert "2 open items" in answer and "#1 Home help" in answer
     # The others keep talking in the room; the dialog only listens to its case manager.
     assert await harness.say("bob", "I will be late today", ref) == []
-    assert "could not read" in await harness.one("alice", "whenever", ref)
+    assert "could not find a date" in await harness.one("alice", "whenever", ref)
     assert "#2 Day centre visit" in await harness.one("alice", "done", ref)
     answer = await harness.one("alice", "next friday 10:00", ref)
     assert "Review recorded: 1 done, 0 kept, 1 rescheduled." in answer and "next one is on" in answer

@@ -51,11 +51,12 @@ async def test_a_reminder_due_in_seconds_rings_before_one_due_later(
     await _say(app, adapter, ref, "!remind me in 1 hour call the pharmacy")
     await _say(app, adapter, ref, "!remind me in 2 seconds call the GP")
     for _ in range(100):
-        if any("call the GP" in m.text for m in adapter.messages):
+        if any("Reminder: call the GP" in m.text for m in adapter.messages):
             break
         await asyncio.sleep(0.1)
-    reminders = [m.text for m in adapter.messages if m.text.startswith("alice: Reminder")]
-    assert reminders == ["alice: Reminder: call the GP"]
+    # Personal reminders come to the direct chat.
+    reminders = [(m.room, m.text) for m in adapter.messages if "Reminder:" in m.text]
+    assert reminders == [("dm:alice", "C-2026-0001: Reminder: call the GP")]
 
 
 async def test_reminders_falling_due_while_it_rings_are_not_left_for_the_poll(
@@ -116,11 +117,13 @@ async def test_a_ring_that_fails_is_tried_again_soon(
     monkeypatch.setattr(reminders, "fire_due", fails_once)
     await _say(app, adapter, ref, "!remind me in 1 second call the GP")
     for _ in range(150):
-        if any("call the GP" in m.text for m in adapter.messages):
+        if any("Reminder: call the GP" in m.text for m in adapter.messages):
             break
         await asyncio.sleep(0.1)
     assert failures == [True]
-    assert [m.text for m in adapter.messages if "call the GP" in m.text] == ["alice: Reminder: call the GP"]
+    assert [m.text for m in adapter.messages if "Reminder: call the GP" in m.text] == [
+        "C-2026-0001: Reminder: call the GP"
+    ]
 
 
 async def test_a_reminder_scheduled_while_the_alarm_reads_the_next_one_is_not_overridden(
@@ -160,7 +163,9 @@ async def test_a_reminder_scheduled_while_the_alarm_reads_the_next_one_is_not_ov
     monkeypatch.setattr(Repo, "earliest_due", stale_read)
     await app.alarm.rearm()
     for _ in range(100):
-        if any("call the GP" in m.text for m in adapter.messages):
+        if any("Reminder: call the GP" in m.text for m in adapter.messages):
             break
         await asyncio.sleep(0.1)
-    assert [m.text for m in adapter.messages if "call the GP" in m.text] == ["alice: Reminder: call the GP"]
+    assert [m.text for m in adapter.messages if "Reminder: call the GP" in m.text] == [
+        "C-2026-0001: Reminder: call the GP"
+    ]

@@ -9,22 +9,35 @@ from tests.harness import Harness
 CASES = [
     ("!frobnicate", "Unknown command “!frobnicate”"),
     ("!plan add", "The item text is missing."),
-    ("!plan done", "Give the number of the plan item."),
+    ("!plan done", "Give the plan item number."),
     ("!plan done 42", "There is no plan item #42"),
     ("!plan done x3", "Expected a plan item number"),
     ("!need add feelings sad", "Unknown domain “feelings”"),
-    ("!need met 1 2", "Give one number."),
-    ("!invite bob", "Tell me who and in which role."),
+    ("!need met 1 2", "I did not expect “2” here."),
+    ("!invite bob", "Give the role."),
+    ("!invite bob as", "“as” needs a value after it."),
+    ("!invite bob as carer from", "needs a value after it"),
     ("!invite bob as boss", "Unknown role “boss”"),
     ("!invite b@d! as carer", "is not a user id"),
     ("!invite carol as carer", "carol is already a member of this case, as carer."),
     ("!plan add Visit owner nobody", "nobody is not a member of this case."),
-    ("!plan add Visit due someday maybe", "I could not read “someday maybe” as a date"),
+    ("!plan add Visit due someday maybe", "I could not find a date or time at the start of “someday maybe”"),
+    ("!plan add Call the GP due to pain", "I could not find a date or time at the start of “to pain”"),
+    ("!plan add Visit owner bob owner carol due friday", "“owner” is given twice."),
+    ('!plan add "Visit owner bob', "The quote that starts the text is not closed."),
+    ("!plan add Visit due 31 february", "is not a day of that month"),
+    ("!plan add Visit due 25:00", "is not an hour"),
+    ("!plan add Visit due 9:60", "is not a minute"),
+    ("!plan add Visit due 1/13/2027", "not a month"),
+    ("!plan add Visit every ² days", "as an interval"),
+    ("!remind me every ² days call", "I could not find a date or time"),
+    ("!plan edit 1 colour red", "expected one of text, due, every, owner, need, followup"),
+    ("!log fix", "Give the entry number."),
     ("!plan add Visit due yesterday", "is in the past"),
-    ("!plan add Visit every fortnightly", "as an interval"),
+    ("!plan add Visit every now and then", "as an interval"),
     ("!plan add Visit need 7", "There is no need 7"),
     ("!plan add Visit owner bob owner carol", "“owner” is given twice."),
-    ("!remind me", "Tell me whom to remind, when, and of what."),
+    ("!remind me", "Give the date or time."),
     ("!remind me soonish call", "I could not find a date or time"),
     ("!remind me 2020-01-01 9:00 call", "is in the past"),
     ("!remind strangers tomorrow 9:00 call", "is not a member of this case."),
@@ -34,8 +47,6 @@ CASES = [
     ("!lang xx", "I do not speak “xx”."),
     ("!tz Mars/Olympus", "is not a time zone"),
     ("!tz ../../etc/passwd", "is not a time zone"),
-    ("!log <script>alert(1)</script>", "without HTML tags"),
-    ("!plan add <b>bold</b> visit", "without HTML tags"),
     ("!close", "The reason for closing is missing."),
     ("!members everyone", "This command takes no arguments."),
     ("!log " + "x" * 20_000, "Your message is too long (20005 characters; at most 4000)"),
@@ -75,7 +86,7 @@ async def test_bad_input_is_answered_in_the_senders_language(harness: Harness) -
 
 async def test_a_failed_command_in_a_dialog_keeps_the_dialog(harness: Harness) -> None:
     await harness.one("alice", "!case open")
-    assert "without HTML tags" in await harness.one("alice", "<b>x</b>")
+    assert "too long" in await harness.one("alice", "x" * 200)
     assert "Which language" in await harness.one("alice", "Family K")
     answer = await harness.one("alice", "klingon")
     assert "I do not speak “klingon”" in answer

@@ -3,17 +3,17 @@ event is quarantined and its sender told."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from bot.commands.grammar import Values
 from bot.commands.registry import Command, Registry
 from bot.core.context import Ctx, UserError
+from bot.core.permissions import ACTORS, Permission
 from bot.domain.events import TextMessage
 from bot.storage import models
 from tests.harness import Harness
 
 
-def _add_need_then(fail: BaseException) -> Command[Any]:
-    async def run(ctx: Ctx, rest: str) -> None:
+def _add_need_then(fail: BaseException) -> Command:
+    async def run(ctx: Ctx, _v: Values) -> None:
         case = ctx.require_case()
         await ctx.repo.add(
             models.Need(
@@ -29,10 +29,10 @@ def _add_need_then(fail: BaseException) -> Command[Any]:
         await ctx.reply("this reply must vanish too")
         raise fail
 
-    return Command("log", "", "", lambda ctx, rest: rest, run, writes=True)
+    return Command("log", (), "", run, Permission(roles=ACTORS))
 
 
-def _swap_registry(harness: Harness, command: Command[Any]) -> None:
+def _swap_registry(harness: Harness, command: Command) -> None:
     harness.app.dispatcher._registry = Registry([command])
 
 
@@ -40,7 +40,7 @@ async def test_user_error_undoes_what_the_handler_wrote(harness: Harness) -> Non
     ref = await harness.open_case()
     _swap_registry(harness, _add_need_then(UserError("refused")))
     before = await harness.snapshot()
-    assert await harness.one("alice", "!log x", ref) == "refused"
+    assert await harness.one("alice", "!log", ref) == "refused"
     assert await harness.snapshot() == before
 
 
@@ -49,7 +49,7 @@ async def test_a_crashing_event_is_retried_then_quarantined(harness: Harness) ->
     await harness.say("alice", "!invite bob as professional", ref)
     _swap_registry(harness, _add_need_then(RuntimeError("bug")))
     before = await harness.snapshot()
-    answers = await harness.say("bob", "!log x", ref)
+    answers = await harness.say("bob", "!log", ref)
     assert len(answers) == 2 and "could not process your message" in answers[0].text
     assert answers[1].mentions == ("alice",) and "a command of bob could not be processed" in answers[1].text
     assert await harness.snapshot() == before

@@ -17,13 +17,15 @@ def _id() -> str:
 async def test_bot_joins_direct_chats_of_known_people_only(harness: Harness) -> None:
     ref = await harness.open_case()
     await harness.team(ref)
-    assert await harness.event(BotInvited("console", _id(), "dm-1", "alice")) == []  # joins, quietly
-    assert await harness.event(BotInvited("console", _id(), "dm-2", "carol")) == []
-    left = await harness.event(BotInvited("console", _id(), "dm-3", "mallory"))
+    assert (
+        await harness.event(BotInvited("console", _id(), "dm-1", "alice", is_direct=True)) == []
+    )  # joins, quietly
+    assert await harness.event(BotInvited("console", _id(), "dm-2", "carol", is_direct=True)) == []
+    left = await harness.event(BotInvited("console", _id(), "dm-3", "mallory", is_direct=True))
     assert [m.text for m in left] == []
     assert "* the bot leaves" in harness.adapter.buffer.getvalue()
     await harness.one("alice", "!remove carol", ref)
-    await harness.event(BotInvited("console", _id(), "dm-4", "carol"))
+    await harness.event(BotInvited("console", _id(), "dm-4", "carol", is_direct=True))
     assert harness.adapter._out.getvalue().count("* the bot leaves") == 2  # type: ignore[attr-defined]
 
 

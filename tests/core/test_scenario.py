@@ -40,11 +40,15 @@ async def test_team_plan_log_and_history(harness: Harness) -> None:
     assert "Diabetes follow-up — UNMET" in plan
     assert "#1 Home nurse visits · owner: bob · every day at 08:00 · for need 1" in plan
     assert "#2 Apply for allowance · owner: carol · due Tue, Nov 24, 2026, 9:00 AM" in plan
-    assert await harness.one("bob", "!log #1 Visit done, glucose fine", ref) == "Logged against plan item #1."
-    assert await harness.one("carol", "!log Drove her to the pharmacy", ref) == "Logged."
+    answer = await harness.one("bob", "!log #1 Visit done, glucose fine", ref)
+    assert answer == "Logged against plan item #1. Entry 1 in the history."
+    assert (
+        await harness.one("carol", "!log Drove her to the pharmacy", ref) == "Logged. Entry 2 in the history."
+    )
     assert "now in progress" in await harness.one("bob", "!plan start 1", ref)
     assert "now done" in await harness.one("alice", "!plan done 2 form sent", ref)
-    assert "already done" in await harness.one("alice", "!plan block 2", ref)
+    assert "is done; reopen it first with !plan reopen 2" in await harness.one("alice", "!plan block 2", ref)
+    assert "already done" in await harness.one("alice", "!plan done 2", ref)
     history = await harness.one("olga", "!history", ref)
     lines = history.splitlines()[1:]
     assert "bob · #1 · Visit done, glucose fine" in lines[0]
@@ -62,7 +66,7 @@ async def test_reminders_reach_their_recipients_in_their_language(harness: Harne
     await harness.say("carol", "!lang de", ref)
     await harness.say("dora", "!lang fr", ref)
     answer = await harness.one("alice", "!remind carers in 2 hours bring the medication list", ref)
-    assert answer.startswith("Reminder 1 set for Mon, Nov 23, 2026, 12:00 PM")
+    assert answer.startswith("Reminder 1 set for Mon, Nov 23, 2026, 12:00 PM: “bring the medication list”")
     await harness.one("alice", "!remind room tomorrow 9:00 case conference at 10", ref)
     await harness.one("bob", "!remind me next monday 8:30 call the GP", ref)
     assert await harness.advance(timedelta(hours=1)) == []
@@ -75,7 +79,9 @@ async def test_reminders_reach_their_recipients_in_their_language(harness: Harne
     # The room reads the person's language (dora chose French).
     assert fired[0].text == "Rappel : case conference at 10"
     listing = await harness.one("alice", "!reminders", ref)
-    assert "call the GP" in listing and "medication" not in listing
+    assert "a personal reminder of bob's" in listing and "call the GP" not in listing
+    assert "medication" not in listing
+    assert "call the GP" in await harness.one("bob", "!reminders", ref)
 
 
 async def test_followup_and_late_delivery_after_restart(harness: Harness) -> None:
@@ -140,7 +146,8 @@ async def test_remove_and_close(harness: Harness) -> None:
     await harness.one("alice", "!remind carers in 5 days weekly shopping", ref)
     summary = await harness.one("alice", "!close moved to a care home", ref)
     assert "Case C-2026-0001 is closed: moved to a care home" in summary
-    assert "1 pending reminder cancelled" in summary and "1 plan item: 0 done, 1 left open" in summary
+    # The reminder to the carers, and the follow-up of the item's due day.
+    assert "2 pending reminders cancelled" in summary and "1 plan item: 0 done, 1 left open" in summary
     assert "closed: it can be read, not changed" in await harness.one("alice", "!log too late", ref)
     assert "Home help" in await harness.one("carol", "!plan", ref)
     assert await harness.advance(timedelta(days=6)) == []
