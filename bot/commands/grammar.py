@@ -249,14 +249,17 @@ class Grammar:
 
     def _text_then_options(self, ctx: Ctx, text: str, pos: int) -> tuple[str, dict[str, object]]:
         """Free text followed by the options, if any. Quoted text is taken whole."""
+        if not self.options:
+            return text[pos:], {}  # nothing to tell apart: quotes are part of the text
         opening = text[pos] if pos < len(text) else ""
         if opening in QUOTES:
             closing = text.find(QUOTES[opening], pos + 1)
             if closing < 0:
                 raise UsageError(_("The quote that starts the text is not closed."))
-            return text[pos + 1 : closing], self._read_options(ctx, text, closing + 1, strict=True)
-        if not self.options:
-            return text[pos:], {}
+            try:
+                return text[pos + 1 : closing], self._read_options(ctx, text, closing + 1, strict=False)
+            except _Prose:
+                pass  # words follow the quote: the quote is part of the text
         for position in self._keyword_positions(text, pos):
             try:
                 return text[pos:position], self._read_options(ctx, text, position, strict=False)

@@ -109,7 +109,15 @@ async def link(ctx: Ctx, ref: str) -> Case:
 
 
 async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) -> Member:
+    """Every invitation goes through here, whatever the network."""
     case = ctx.require_case()
+    if not ctx.net.invites_by_id:
+        raise UserError(
+            _(
+                "On {network} I cannot add people by their id; invitations by link are not available yet.",
+                network=ctx.network,
+            )
+        )
     user = await ctx.repo.ensure_user(ctx.network, handle, ctx.now)
     member = await ctx.repo.member(case.id, user.id)
     if member is not None and member.state != MemberState.LEFT:

@@ -64,14 +64,22 @@ async def schedule_due_followup(ctx: Ctx, plan_item: PlanItem) -> bool:
     done, blocked or cancelled, has no owner or no due date, or the case manager turned it off. Returns
     whether one is scheduled."""
     case = ctx.require_case()
+    wanted = (
+        plan_item.due_at is not None
+        and plan_item.owner_id is not None
+        and plan_item.due_followup
+        and plan_item.due_at > ctx.now
+        and plan_item.status in (ItemStatus.PLANNED, ItemStatus.IN_PROGRESS)
+    )
+    pending = [
+        r
+        for r in await ctx.repo.pending_reminders(case.id)
+        if r.item_id == plan_item.id and r.kind == ReminderKind.DUE
+    ]
+    if wanted and [(r.due_at, r.target_user_id) for r in pending] == [(plan_item.due_at, plan_item.owner_id)]:
+        return True  # already scheduled as it should be
     await ctx.repo.cancel_reminders(case.id, item_id=plan_item.id, kind=ReminderKind.DUE)
-    if (
-        plan_item.due_at is None
-        or plan_item.owner_id is None
-        or not plan_item.due_followup
-        or plan_item.due_at <= ctx.now
-        or plan_item.status not in (ItemStatus.PLANNED, ItemStatus.IN_PROGRESS)
-    ):
+    if not wanted or plan_item.due_at is None or plan_item.owner_id is None:
         return False
     await reminders.create(
         ctx.repo,

@@ -168,7 +168,11 @@ async def test_everything_typed_is_kept(harness: Harness) -> None:
     plan = await harness.one("alice", "!plan", ref)
     assert "#1 Contact the owner of the flat\n" in plan + "\n"
     assert "#2 Ask the owner when the rent is due · owner: bob" in plan
-    assert "BP <high> after the walk, sugar < 5" in await harness.one("alice", "!history", ref)
+    await harness.one("alice", "!log “Mum said hi” at lunch", ref)
+    await harness.one("alice", '!plan add "Big" shopping for the week owner carol', ref)
+    history = await harness.one("alice", "!history", ref)
+    assert "BP <high> after the walk, sugar < 5" in history and "“Mum said hi” at lunch" in history
+    assert '#3 "Big" shopping for the week · owner: carol' in await harness.one("alice", "!plan", ref)
     answer = await harness.one("alice", "!remind bob monday 10 boxes of gloves", ref)
     assert "Mon, Nov 30, 2026, 9:00 AM: “10 boxes of gloves”" in answer
 
