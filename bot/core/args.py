@@ -50,7 +50,7 @@ def free_text(text: str, what: str, limit: int = MAX_TEXT) -> str:
 def number(word: str, what: str) -> int:
     match = _NUMBER.fullmatch(word.strip())
     if not match:
-        raise UsageError(_("Expected a {what} number such as 3 or #3, not “{word}”.", what=what, word=word))
+        raise UsageError(_("Expected a number such as 3 or #3 ({what}), not “{word}”.", what=what, word=word))
     return int(match.group(1))
 
 

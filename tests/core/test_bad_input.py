@@ -11,7 +11,7 @@ CASES = [
     ("!plan add", "The item text is missing."),
     ("!plan done", "Give the plan item number."),
     ("!plan done 42", "There is no plan item #42"),
-    ("!plan done x3", "Expected a plan item number"),
+    ("!plan done x3", "Expected a number such as 3 or #3 (plan item number), not “x3”."),
     ("!need add feelings sad", "Unknown domain “feelings”"),
     ("!need met 1 2", "I did not expect “2” here."),
     ("!invite bob", "Give the role."),
