@@ -252,10 +252,10 @@ class Dispatcher:
 
     async def _text(self, repo: Repo, event: TextMessage) -> None:
         now = self._services.clock.now()
-        user = await repo.ensure_user(event.network, event.sender, now)
         case = await repo.case_by_room(event.network, event.room_id)
         if case is None and not event.is_direct and not self._for_unlinked_room(event.text):
             return  # a group that is not a case room: only the commands that link it are for the bot
+        user = await repo.ensure_user(event.network, event.sender, now)
         if case is None and event.is_direct and user.direct_room_id != event.room_id:
             user.direct_room_id = event.room_id  # where what is only for them goes
         member = await repo.member(case.id, user.id) if case is not None else None

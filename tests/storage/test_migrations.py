@@ -71,3 +71,33 @@ def test_upgrade_then_current_shows_the_head(tmp_path: Path) -> None:
     assert caseroom("db", "upgrade", "--db", url, cwd=tmp_path).returncode == 0
     current = caseroom("db", "current", "--db", url, cwd=tmp_path)
     assert "(head)" in current.stdout
+
+
+async def test_revision_0004_numbers_existing_log_entries_per_case(db_url: str) -> None:
+    """Entries logged before the action log was numbered get numbers 1, 2, ... per case, in log order."""
+    await asyncio.to_thread(command.downgrade, alembic_config(db_url), "0003")
+    engine = create_engine(db_url)
+    now = "2026-11-23 09:00:00"
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                f"INSERT INTO users (id, network, handle, created_at) VALUES (1, 'console', 'alice', '{now}')"
+            )
+            for case_id in (1, 2):
+                await connection.exec_driver_sql(
+                    "INSERT INTO cases (id, ref, label, network, status, language, created_by, created_at) "
+                    f"VALUES ({case_id}, 'C-2026-000{case_id}', 'x', 'console', 'open', 'en', 1, '{now}')"
+                )
+            for entry_id, case_id in ((1, 1), (2, 2), (3, 1), (4, 1), (5, 2)):
+                await connection.exec_driver_sql(
+                    "INSERT INTO action_entries (id, case_id, author_id, kind, text, created_at) "
+                    f"VALUES ({entry_id}, {case_id}, 1, 'action', 'e{entry_id}', '{now}')"
+                )
+        await asyncio.to_thread(command.upgrade, alembic_config(db_url), "head")
+        async with engine.connect() as connection:
+            rows = (
+                await connection.exec_driver_sql("SELECT id, case_id, number FROM action_entries ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in rows] == [(1, 1, 1), (2, 2, 1), (3, 1, 2), (4, 1, 3), (5, 2, 2)]
+    finally:
+        await engine.dispose()
