@@ -55,7 +55,7 @@ class PlanReview:
             await plan.log_change(ctx, item, "due", item.due_at, due)
             item.due_at = due
             item.updated_at = ctx.now
-            await plan.schedule_due_followup(ctx, item)
+            await plan.schedule_due_followup(ctx, item, due_changed=True)
             data["moved"] += 1
         data["index"] += 1
         if data["index"] >= len(data["items"]):

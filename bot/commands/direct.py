@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command, Registry
@@ -161,10 +161,14 @@ async def run_tz(ctx: Ctx, v: Values) -> None:
         )
         return
     try:
-        if "/" not in name and name != "UTC":
+        # Only the zones of the IANA database by their canonical Area/City names: not a directory
+        # ("America/Argentina"), not the posix/ and right/ copies.
+        if ("/" not in name and name != "UTC") or name.startswith(("posix/", "right/")):
+            raise ValueError(name)
+        if name not in available_timezones():
             raise ValueError(name)
         zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise args.UsageError(
             _("“{name}” is not a time zone; expected Area/City, such as Europe/Paris.", name=name)
         ) from None
@@ -185,7 +189,7 @@ async def run_stop(ctx: Ctx, _v: Values) -> None:
 
 
 def commands() -> list[Command]:
-    anywhere = Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE)
+    anywhere = Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE, unlinked=True)
     return [
         Command(
             "case open",

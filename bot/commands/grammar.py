@@ -187,6 +187,13 @@ class Grammar:
         reading = args.when_prefix(ctx, text)
         return reading.moment, offset + reading.end
 
+    def _reads(self, ctx: Ctx, param: Param, text: str, pos: int) -> bool:
+        try:
+            self._one_word(ctx, param, _word_at(text, pos)[0])
+        except UsageError:
+            return False
+        return True
+
     # options ---------------------------------------------------------------------------------------
     def _keyword_positions(self, text: str, start: int) -> list[int]:
         return [m.start() for m in _WORD.finditer(text, start) if m.group(0).lower() in self.options]
@@ -235,9 +242,15 @@ class Grammar:
                 end_limit = self._text_option_end(ctx, text, start)
             try:
                 value, pos = self._value(ctx, param, text, start, end_limit)
-            except UsageError:
-                if strict or self._tail_is_options(ctx, text, self._region_end(text, param, start)):
+            except UsageError as error:
+                if strict:
                     raise
+                if self._tail_is_options(ctx, text, self._region_end(text, param, start)):
+                    hint = _(
+                        'If “{keyword}” is part of the text, put the text in quotes: "…".',
+                        keyword=word.lower(),
+                    )
+                    raise UsageError(f"{error}\n{hint}") from None
                 raise _Prose from None
             values[param.slot] = value
 
@@ -283,6 +296,8 @@ class Grammar:
                 if param.optional:
                     continue
                 raise _missing(param)
+            if param.optional and param.kind in _ONE_WORD and not self._reads(ctx, param, text, pos):
+                continue  # an optional word is there only where it reads as one (a case reference...)
             value, pos = self._value(ctx, param, text, pos, len(text))
             values[param.slot] = value
         pos = _skip(text, pos)

@@ -162,7 +162,7 @@ async def run_plan_edit(ctx: Ctx, v: Values) -> None:
         raise UserError(_("Nothing to change: #{n} already has that.", n=item.number))
     item.updated_at = ctx.now
     await plan.log_change(ctx, item, field, before, after)
-    await plan.schedule_due_followup(ctx, item)
+    await plan.schedule_due_followup(ctx, item, due_changed=field == "due")
     await ctx.reply(_("Plan item changed: {item}", item=await _describe(ctx, item)))
 
 

@@ -11,7 +11,7 @@ from bot.core import args, cases, plan
 from bot.core import reminders as core
 from bot.core.context import Ctx, UserError
 from bot.core.dialogs import start_dialog
-from bot.core.permissions import ACTORS, ALL, ANY_STATE, CM, TEAM, Permission
+from bot.core.permissions import ACTORS, ALL, ANY_STATE, CM, TEAM, Direct, Permission
 from bot.core.render import describe_interval
 from bot.core.reviews import record_review
 from bot.core.when import first_occurrence, next_occurrence
@@ -27,9 +27,12 @@ from bot.i18n import N_, _, fmt_datetime
 from bot.storage.models import Reminder, User
 
 
-async def run_remind(ctx: Ctx, v: Values) -> None:
-    case = ctx.require_case()
+async def run_remind(room: Ctx, v: Values) -> None:
     target = v.of("target", str)
+    if room.case is None and target.lower() != "me":
+        raise UserError(_("In our direct chat you can set reminders for yourself: !remind me <when> <text>."))
+    ctx = await cases.in_case(room, v.opt("case", str), "remind", REMIND)
+    case = ctx.require_case()
     schedule = v.of("when", object)
     every = schedule if isinstance(schedule, Interval) else None
     text = v.of("text", str)
@@ -74,13 +77,22 @@ async def run_remind(ctx: Ctx, v: Values) -> None:
         now=ctx.now,
         interval=every,
     )
-    answer = _(
-        "Reminder {id} set for {when}: “{text}”", id=reminder.number, when=fmt_datetime(due), text=text
-    )
+    if core.is_personal(reminder) and not ctx.is_direct:
+        # Its text is for its owner only: not repeated where the room reads it.
+        answer = _(
+            "Personal reminder {id} set for {when}: only you will see its text, in our direct chat. Set "
+            "personal reminders there, so that nobody reads them here.",
+            id=reminder.number,
+            when=fmt_datetime(due),
+        )
+    else:
+        answer = _(
+            "Reminder {id} set for {when}: “{text}”", id=reminder.number, when=fmt_datetime(due), text=text
+        )
+        if core.is_personal(reminder):
+            answer = f"{case.ref} · {answer} " + _("Only you will see its text.")
     if every is not None:
         answer += " " + _("Repeats {interval}.", interval=describe_interval(every))
-    if core.is_personal(reminder):
-        answer += " " + _("Only you will see its text.")
     await ctx.reply(answer)
 
 
@@ -158,6 +170,11 @@ async def run_review_start(ctx: Ctx, _v: Values) -> None:
 
 
 async def run_reminders(ctx: Ctx, _v: Values) -> None:
+    """In a case room, the case's pending reminders (a personal one shows only that it exists, even to its
+    owner: the room reads the answer). In the direct chat, the sender's own personal reminders, with text."""
+    if ctx.case is None:
+        await _my_reminders(ctx)
+        return
     case = ctx.require_case()
     pending = await ctx.repo.pending_reminders(case.id)
     if not pending:
@@ -178,7 +195,7 @@ async def run_reminders(ctx: Ctx, _v: Values) -> None:
             item = await ctx.repo.item_by_id(reminder.item_id) if reminder.item_id else None
             what = _("due date of #{n}", n=item.number if item else "?")
         else:
-            what = core.reminder_text(reminder, ctx.user, users)
+            what = core.reminder_text(reminder, None, users)
         target = core.describe_target(reminder, users)
         line = f"{reminder.number} · {fmt_datetime(reminder.due_at)} · {target} · {what}"
         if reminder.interval:
@@ -187,21 +204,39 @@ async def run_reminders(ctx: Ctx, _v: Values) -> None:
     await ctx.reply("\n".join(lines))
 
 
-async def run_cancel(ctx: Ctx, v: Values) -> None:
+async def _my_reminders(ctx: Ctx) -> None:
+    mine = await ctx.repo.personal_reminders(ctx.user.id)
+    if not mine:
+        await ctx.reply(_("You have no personal reminders pending."))
+        return
+    lines = [_("Your personal reminders:")]
+    for reminder, case in mine:
+        line = f"{case.ref} · {reminder.number} · {fmt_datetime(reminder.due_at)} · {reminder.text or ''}"
+        if reminder.interval:
+            line += f" ({describe_interval(Interval.decode(reminder.interval))})"
+        lines.append(line)
+    await ctx.reply("\n".join(lines))
+
+
+async def run_cancel(room: Ctx, v: Values) -> None:
     number = v.of("id", int)
+    ctx = await cases.in_case(room, v.opt("case", str), "cancel", CANCEL)
     case = ctx.require_case()
     reminder = await ctx.repo.numbered(Reminder, case.id, number)
     if reminder is None or reminder.status != ReminderStatus.PENDING:
         raise UserError(_("There is no pending reminder {n}. See !reminders.", n=number))
     if ctx.role is not Role.CASE_MANAGER and reminder.created_by != ctx.user.id:
         raise UserError(_("Only the case manager or whoever set it can cancel reminder {n}.", n=number))
+    if room.case is None and reminder.created_by != ctx.user.id:
+        raise UserError(_("In our direct chat you can cancel only reminders you set; see !reminders."))
     reminder.status = ReminderStatus.CANCELLED
     await ctx.reply(_("Reminder {n} cancelled.", n=number))
 
 
-async def run_snooze(ctx: Ctx, v: Values) -> None:
+async def run_snooze(room: Ctx, v: Values) -> None:
     """Move a reminder addressed to the sender. One occurrence of a recurring reminder moves alone: it
     becomes a one-off at the new time and the series goes on as before."""
+    ctx = await cases.in_case(room, v.opt("case", str), "snooze", SNOOZE)
     case = ctx.require_case()
     number, when = v.of("id", int), v.of("when", datetime)
     reminder = await ctx.repo.numbered(Reminder, case.id, number)
@@ -249,6 +284,12 @@ async def run_close(ctx: Ctx, v: Values) -> None:
 
 ITEM = Param(N_("n"), Kind.NUMBER, N_("plan item number"), hashed=True)
 REMINDER = Param(N_("id"), Kind.NUMBER, N_("reminder number"))
+# In the direct chat, which case (when the sender is in several); read only where a case reference stands.
+CASE = Param(N_("case"), Kind.REF, N_("case reference"), optional=True)
+# Personal reminders are set, listed, moved and cancelled in the direct chat too, out of the room's sight.
+REMIND = Permission(roles=ACTORS, direct=Direct.EVERYONE)
+CANCEL = Permission(roles=ACTORS, direct=Direct.EVERYONE)
+SNOOZE = Permission(roles=ALL, direct=Direct.EVERYONE)
 
 
 def commands() -> list[Command]:
@@ -257,6 +298,7 @@ def commands() -> list[Command]:
             "remind",
             (
                 Param(N_("me|room|user|role"), Kind.WORD, N_("person to remind"), key="target"),
+                CASE,
                 Param(N_("when"), Kind.SCHEDULE, N_("date or time")),
                 Param(N_("text"), Kind.TEXT, N_("reminder text")),
             ),
@@ -266,10 +308,12 @@ def commands() -> list[Command]:
             ),
             run_remind,
             # Persons and carers may only remind themselves; the handler enforces that finer rule.
-            Permission(roles=ACTORS),
+            REMIND,
             details=N_(
                 "The text after the date is kept exactly as typed. A reminder you set for yourself (me) is "
-                "personal: it comes to our direct chat, and others see only that it exists."
+                "personal: it comes to our direct chat, and others see only that it exists. Set it in our "
+                "direct chat so that nobody reads it in the room: !remind me tomorrow 9:00 <text> (add the "
+                "case, e.g. !remind me C-2026-0001 ..., if you are in several)."
             ),
         ),
         Command(
@@ -312,22 +356,22 @@ def commands() -> list[Command]:
             (),
             N_("List the pending reminders."),
             run_reminders,
-            Permission(roles=ALL, states=ANY_STATE),
+            Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE),
         ),
         Command(
             "cancel",
-            (REMINDER,),
+            (CASE, REMINDER),
             N_("Cancel a pending reminder."),
             run_cancel,
             # Anyone but the case manager may only cancel reminders they set themselves.
-            Permission(roles=ACTORS),
+            CANCEL,
         ),
         Command(
             "snooze",
-            (REMINDER, Param(N_("when"), Kind.WHEN, N_("date or time"))),
+            (CASE, REMINDER, Param(N_("when"), Kind.WHEN, N_("date or time"))),
             N_("Move a reminder addressed to you to a later time."),
             run_snooze,
-            Permission(roles=ALL),
+            SNOOZE,
         ),
         Command(
             "close",

@@ -4,7 +4,8 @@ the sender's language; nothing is reinterpreted. Commands and dialogs share thes
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import unicodedata
+from datetime import datetime, timedelta
 
 from bot.core.context import Ctx, UsageError
 from bot.core.when import (
@@ -20,6 +21,7 @@ from bot.i18n import _, fmt_datetime
 
 MAX_TEXT = 2000
 MAX_LABEL = 120
+HORIZON = timedelta(days=100 * 365)
 
 _NUMBER = re.compile(r"#?([0-9]{1,6})")
 
@@ -33,6 +35,8 @@ def free_text(text: str, what: str, limit: int = MAX_TEXT) -> str:
     characters that could make a line display reversed are refused earlier, for the whole message.
     """
     cleaned = " ".join(text.split()) if "\n" not in text else text.strip()
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in cleaned):  # nothing anyone could read
+        cleaned = ""
     if not cleaned:
         raise UsageError(_("The {what} is missing.", what=what))
     if len(cleaned) > limit:
@@ -110,6 +114,10 @@ def _future(ctx: Ctx, moment: datetime) -> datetime:
         raise UsageError(
             _("{when} is in the past; please give a future date or time.", when=fmt_datetime(moment))
         )
+    if moment > ctx.now + HORIZON:
+        # Nothing in a care plan is due a century ahead; such a date is a typing slip (and could not be
+        # shown in every time zone near the calendar's end).
+        raise UsageError(_("{year} is too far ahead; give a date within {n} years.", year=moment.year, n=100))
     return moment
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bot.core.context import Ctx, Speaker, UserError
+from bot.core.permissions import Permission, refusal
 from bot.core.render import role_name
 from bot.domain.events import CreateCaseRoom, Invite, Kick, LinkRoom, Target
 from bot.domain.model import CaseStatus, ItemStatus, MemberState, Role, TargetKind
@@ -124,6 +126,21 @@ async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) ->
         raise UserError(
             _("{name} is already a member of this case, as {role}.", name=handle, role=role_name(member.role))
         )
+    if role is Role.OBSERVER:
+        owned = [
+            f"#{i.number}"
+            for i in await ctx.repo.all_numbered(PlanItem, case.id)
+            if i.owner_id == user.id and ItemStatus(i.status).is_open
+        ]
+        if owned:
+            raise UserError(
+                _(
+                    "{name} still owns open plan items ({items}), and an observer cannot own any: reassign "
+                    "them first with !plan edit <n> owner <user>.",
+                    name=handle,
+                    items=", ".join(owned),
+                )
+            )
     if member is None:
         member = Member(case_id=case.id, user_id=user.id, invited_at=ctx.now)
         ctx.repo.session.add(member)
@@ -274,3 +291,41 @@ async def close(ctx: Ctx, reason: str) -> None:
         )
 
     await ctx.speaker.to_room(case, summary)
+
+
+async def in_case(ctx: Ctx, ref: str | None, name: str, permission: Permission) -> Ctx:
+    """The context of a case for a command that also works in the direct chat (what is personal belongs
+    there, out of the room's sight): in a case room, that case; in the direct chat, the case named, or the
+    sender's only open case. The sender's role and the case's state are checked as for a room command."""
+    if ctx.case is not None:
+        if ref is not None and ref != ctx.case.ref:
+            raise UserError(
+                _(
+                    "This is the room of case {ref}; write about {other} in its room.",
+                    ref=ctx.case.ref,
+                    other=ref,
+                )
+            )
+        return ctx
+    if ref is not None:
+        case = await ctx.repo.case_by_ref(ref)
+        if case is None:  # the same answer as for a case one is not in: references are not to be probed
+            raise UserError(_("You are not a member of case {ref}.", ref=ref))
+    else:
+        mine = [case for case, _member in await ctx.repo.cases_of(ctx.user.id)]
+        if not mine:
+            raise UserError(_("You are not in any open case."))
+        if len(mine) > 1:
+            raise UserError(
+                _(
+                    "You are in several cases ({refs}): say which one in the command (see !help {name}).",
+                    refs=", ".join(c.ref for c in mine),
+                    name=name,
+                )
+            )
+        case = mine[0]
+    room = replace(ctx, case=case, member=await ctx.repo.member(case.id, ctx.user.id))
+    refused = refusal(room, name, permission)
+    if refused is not None:
+        raise UserError(refused)
+    return room

@@ -41,9 +41,14 @@ MAX_ATTEMPTS = 3
 # Reactions that acknowledge a reminder (variation selectors stripped).
 ACK_KEYS = frozenset({"✅", "✔", "☑"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Direction overrides and isolates (a line could display reversed) and zero-width characters that hide in
-# words. Zero-width (non-)joiners stay: scripts and emoji sequences need them.
-_INVISIBLE = re.compile("[\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u180e]")
+# Direction overrides and isolates (a line could display reversed), zero-width characters that hide in words,
+# fillers that look like nothing (Hangul fillers, the blank Braille cell, the combining grapheme joiner) and
+# tag characters. Zero-width (non-)joiners and the left-to-right/right-to-left marks stay: scripts and emoji
+# sequences need them, and they cannot reorder a line.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u180e\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\u2800\u3164\ufeff\uffa0"
+    "\U000e0000-\U000e007f]"
+)
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -253,8 +258,8 @@ class Dispatcher:
     async def _text(self, repo: Repo, event: TextMessage) -> None:
         now = self._services.clock.now()
         case = await repo.case_by_room(event.network, event.room_id)
-        if case is None and not event.is_direct and not self._for_unlinked_room(event.text):
-            return  # a group that is not a case room: only the commands that link it are for the bot
+        if case is None and not event.is_direct and not await self._for_unlinked_room(repo, event):
+            return  # a group that is not a case room: only what opens or links a case is for the bot
         user = await repo.ensure_user(event.network, event.sender, now)
         if case is None and event.is_direct and user.direct_room_id != event.room_id:
             user.direct_room_id = event.room_id  # where what is only for them goes
@@ -265,10 +270,15 @@ class Dispatcher:
         with using(self._services.translator_for(user)):
             await self._text_in_context(ctx, event.text.strip())
 
-    def _for_unlinked_room(self, text: str) -> bool:
-        text = text.strip()
-        found = self._registry.find(text[1:]) if text.startswith("!") else None
-        return found is not None and found[0].permission.unlinked
+    async def _for_unlinked_room(self, repo: Repo, event: TextMessage) -> bool:
+        """In a group that is no case room: the commands declared for it, and answers to a dialog one of
+        them started there (the intake of `!case open`)."""
+        text = event.text.strip()
+        if text.startswith("!"):
+            found = self._registry.find(text[1:])
+            return found is not None and found[0].permission.unlinked
+        user = await repo.user(event.network, event.sender)
+        return user is not None and await repo.dialog(event.network, event.room_id, user.id) is not None
 
     async def _text_in_context(self, ctx: Ctx, text: str) -> None:
         if not text:

@@ -60,8 +60,9 @@ class Permission:
         return ctx.role in self.roles and CaseStatus(ctx.case.status) in self.states
 
 
-# Acknowledging a reminder (a reaction, a button): any current member, while the case is open.
-ACKNOWLEDGE = Permission(roles=ALL)
+# Acknowledging a reminder (a reaction, a button): a current member who takes part in the work (observers
+# only read), while the case is open.
+ACKNOWLEDGE = Permission(roles=ACTORS)
 
 
 def refusal(ctx: Ctx, name: str, permission: Permission) -> str | None:

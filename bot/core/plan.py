@@ -59,14 +59,18 @@ async def log_change(ctx: Ctx, plan_item: PlanItem | None, field: str, before: A
     )
 
 
-async def schedule_due_followup(ctx: Ctx, plan_item: PlanItem) -> bool:
+async def schedule_due_followup(ctx: Ctx, plan_item: PlanItem, due_changed: bool = False) -> bool:
     """(Re)schedule the follow-up of the due day: the owner is asked at the due time, unless the item is
-    done, blocked or cancelled, has no owner or no due date, or the case manager turned it off. Returns
-    whether one is scheduled."""
+    done, blocked or cancelled, has no owner or no due date, its owner is no longer on the team, or the
+    case manager turned it off. One already pending for the same owner stays as it is (its addressee may
+    have snoozed it) unless the due date itself changed. Returns whether one is scheduled."""
     case = ctx.require_case()
+    owner = await ctx.repo.member(case.id, plan_item.owner_id) if plan_item.owner_id is not None else None
     wanted = (
         plan_item.due_at is not None
-        and plan_item.owner_id is not None
+        and owner is not None
+        and owner.state != MemberState.LEFT
+        and owner.role != Role.OBSERVER
         and plan_item.due_followup
         and plan_item.due_at > ctx.now
         and plan_item.status in (ItemStatus.PLANNED, ItemStatus.IN_PROGRESS)
@@ -76,8 +80,8 @@ async def schedule_due_followup(ctx: Ctx, plan_item: PlanItem) -> bool:
         for r in await ctx.repo.pending_reminders(case.id)
         if r.item_id == plan_item.id and r.kind == ReminderKind.DUE
     ]
-    if wanted and [(r.due_at, r.target_user_id) for r in pending] == [(plan_item.due_at, plan_item.owner_id)]:
-        return True  # already scheduled as it should be
+    if wanted and not due_changed and [r.target_user_id for r in pending] == [plan_item.owner_id]:
+        return True  # already scheduled for this owner
     await ctx.repo.cancel_reminders(case.id, item_id=plan_item.id, kind=ReminderKind.DUE)
     if not wanted or plan_item.due_at is None or plan_item.owner_id is None:
         return False

@@ -180,7 +180,12 @@ async def _fire_personal(
     services = speaker.services
     with using(services.translator_for(user)):
         if user.direct_room_id is not None:
-            text = _("{ref}: {text}", ref=case.ref, text=message())
+            text = _(
+                "{ref} · {text} (reminder {n}: !snooze {n} <when> moves it)",
+                ref=case.ref,
+                text=message(),
+                n=reminder.number,
+            )
             await speaker.emit(
                 Target(room_id=user.direct_room_id),
                 SendMessage(text, (user.handle,), reminder_id=reminder.id),

@@ -322,6 +322,8 @@ def _in_units(t: _Text, i: int) -> tuple[int, str, str, int] | None:
 def _count(t: _Text, i: int) -> tuple[int, str, int] | None:
     number = t.number(i)
     if number is not None:
+        if number.too_long:  # "in 12345678901 seconds": refused, never rounded to something else
+            raise ImpossibleWhen("year", t.typed(number))
         return number.value, t.typed(number), i + 1
     end = t.match(t.words.numbers, i)
     if end < 0:
@@ -450,12 +452,24 @@ def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
         raise ImpossibleWhen("year", str(day.year)) from None
 
 
-def _moment(day: _Day, clock: _Clock | None, zone: ZoneInfo, now: datetime) -> datetime:
+def _in_part(part: time, clock: _Clock, text: str) -> time:
+    """A time said with a part of the day: "this evening at 8" is 20:00, "tomorrow morning at 9" 09:00.
+    A time outside that part ("afternoon at 11", "evening at 12", "morning at 3 pm") is refused, not
+    moved into it."""
+    low, high = (5, 12) if part.hour < 12 else (12, 18) if part.hour < 17 else (17, 24)
+    candidates = [clock.at]
+    if clock.plain_hour:
+        candidates.append(clock.at.replace(hour=clock.at.hour + 12))
+    for candidate in candidates:
+        if low <= candidate.hour < high:
+            return candidate
+    raise WhenError(text)
+
+
+def _moment(day: _Day, clock: _Clock | None, zone: ZoneInfo, now: datetime, text: str = "") -> datetime:
     if clock is None:
         return _at(day.day, day.part or DEFAULT_TIME, zone)
-    at = clock.at
-    if day.part is not None and day.part.hour >= 12 and clock.plain_hour:
-        at = at.replace(hour=at.hour + 12)
+    at = clock.at if day.part is None else _in_part(day.part, clock, text)
     if day.today is not None and _at(day.today, at, zone) > now:
         return _at(day.today, at, zone)
     return _at(day.day, at, zone)
@@ -478,7 +492,7 @@ def _date_first(t: _Text, zone: ZoneInfo, now: datetime) -> tuple[datetime, int]
     clock = _clock(t, _comma(t, day.end))
     if clock is None or not t.at_boundary(clock.end):
         return _moment(day, None, zone, now), day.end
-    return _moment(day, clock, zone, now), clock.end
+    return _moment(day, clock, zone, now, t.text), clock.end
 
 
 def _time_first(t: _Text, zone: ZoneInfo, now: datetime) -> tuple[datetime, int] | None:
@@ -488,7 +502,7 @@ def _time_first(t: _Text, zone: ZoneInfo, now: datetime) -> tuple[datetime, int]
         return None
     day = _date(t, _comma(t, clock.end), now.date())
     if day is not None and t.at_boundary(day.end):
-        return _moment(day, clock, zone, now), day.end
+        return _moment(day, clock, zone, now, t.text), day.end
     today = _at(now.date(), clock.at, zone)
     return today if today > now else _at(now.date() + timedelta(days=1), clock.at, zone), clock.end
 
@@ -573,9 +587,17 @@ def read_interval(text: str, language: str) -> IntervalReading:
     clock = _clock(t, _comma(t, end))
     at = clock.at if clock else (DEFAULT_TIME if weekday is not None else None)
     end = clock.end if clock else end
-    if not t.at_boundary(end):
+    if not t.at_boundary(end) or _another_day_follows(t, end):
         raise WhenError(text)
     return IntervalReading(Interval(count, unit, weekday, at), t.end(end), marked)
+
+
+def _another_day_follows(t: _Text, i: int) -> bool:
+    """ "every monday and thursday", "every monday, thursday": one cycle is all we keep, so refuse."""
+    j = i + 1 if t.mark(i, ",") else t.match(t.words.conjunctions, i)
+    if j < 0:
+        return False
+    return t.match(t.words.weekdays, j) >= 0 or t.match(t.words.plural_weekdays, j) >= 0
 
 
 def _cycle(t: _Text, i: int, marked: bool) -> tuple[int, Unit, int | None, int, bool] | None:
@@ -626,19 +648,20 @@ def _on_weekday(naive: datetime, interval: Interval) -> datetime:
 
 
 def first_occurrence(interval: Interval, zone: ZoneInfo, now: datetime) -> datetime:
-    """When a new recurrence starts: one step from now, or the next matching weekday and time."""
+    """When a new recurrence starts, at its time or 09:00 (never the clock time it was typed at): the next
+    matching weekday, the next such time of day for a daily cycle, else one step from today."""
     local_now = now.astimezone(zone)
+    at = interval.at or DEFAULT_TIME
     try:
         if interval.weekday is not None:
-            at = interval.at or DEFAULT_TIME
             candidate = _at(_on_weekday(local_now.replace(tzinfo=None), interval).date(), at, zone)
             if candidate <= local_now:
                 candidate = _at(candidate.date() + timedelta(days=7), at, zone)
             return candidate
-        naive = local_now.replace(tzinfo=None) + _step(interval)
-        if interval.at is not None:
-            naive = datetime.combine(naive.date(), interval.at)
-        return _normalise(naive.replace(tzinfo=zone))
+        if interval.unit is Unit.DAY:
+            candidate = _at(local_now.date(), at, zone)
+            return candidate if candidate > local_now else _at(local_now.date() + timedelta(days=1), at, zone)
+        return _at(local_now.date() + _step(interval), at, zone)
     except (OverflowError, ValueError):
         raise ImpossibleWhen("year", str(local_now.year)) from None
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import Effect, Target, effect_to_json
-from bot.domain.model import CaseStatus, MemberState, ReminderStatus, Role
+from bot.domain.model import CaseStatus, MemberState, ReminderKind, ReminderStatus, Role, TargetKind
 from bot.storage.models import (
     ActionEntry,
     Base,
@@ -168,6 +168,23 @@ class Repo:
                 .order_by(Reminder.due_at, Reminder.number)
             )
         ).all()
+
+    async def personal_reminders(self, user_id: int) -> Sequence[tuple[Reminder, Case]]:
+        """The pending reminders a user set for themselves, in their open cases, soonest first."""
+        rows = await self.session.execute(
+            select(Reminder, Case)
+            .join(Case, Case.id == Reminder.case_id)
+            .where(
+                Reminder.status == ReminderStatus.PENDING,
+                Reminder.kind == ReminderKind.REMINDER,
+                Reminder.target_kind == TargetKind.USER,
+                Reminder.target_user_id == user_id,
+                Reminder.created_by == user_id,
+                Case.status == CaseStatus.OPEN,
+            )
+            .order_by(Reminder.due_at, Reminder.id)
+        )
+        return [(reminder, case) for reminder, case in rows]
 
     async def cancel_reminders(self, case_id: int, **where: Any) -> int:
         query = update(Reminder).where(Reminder.case_id == case_id, Reminder.status == ReminderStatus.PENDING)

@@ -56,7 +56,9 @@ async def test_a_reminder_due_in_seconds_rings_before_one_due_later(
         await asyncio.sleep(0.1)
     # Personal reminders come to the direct chat.
     reminders = [(m.room, m.text) for m in adapter.messages if "Reminder:" in m.text]
-    assert reminders == [("dm:alice", "C-2026-0001: Reminder: call the GP")]
+    assert reminders == [
+        ("dm:alice", "C-2026-0001 · Reminder: call the GP (reminder 2: !snooze 2 <when> moves it)")
+    ]
 
 
 async def test_reminders_falling_due_while_it_rings_are_not_left_for_the_poll(
@@ -94,7 +96,7 @@ async def test_reminders_falling_due_while_it_rings_are_not_left_for_the_poll(
         if sum("burst" in m.text for m in adapter.messages) == 200:
             break
         await asyncio.sleep(0.1)
-    delivered = [m.text.rsplit(" ", 1)[1] for m in adapter.messages if "burst" in m.text]
+    delivered = [m.text.split("burst ", 1)[1].split(" ", 1)[0] for m in adapter.messages if "burst" in m.text]
     assert delivered == [str(n) for n in range(200)]
 
 
@@ -122,7 +124,7 @@ async def test_a_ring_that_fails_is_tried_again_soon(
         await asyncio.sleep(0.1)
     assert failures == [True]
     assert [m.text for m in adapter.messages if "Reminder: call the GP" in m.text] == [
-        "C-2026-0001: Reminder: call the GP"
+        "C-2026-0001 · Reminder: call the GP (reminder 1: !snooze 1 <when> moves it)"
     ]
 
 
@@ -167,5 +169,5 @@ async def test_a_reminder_scheduled_while_the_alarm_reads_the_next_one_is_not_ov
             break
         await asyncio.sleep(0.1)
     assert [m.text for m in adapter.messages if "Reminder: call the GP" in m.text] == [
-        "C-2026-0001: Reminder: call the GP"
+        "C-2026-0001 · Reminder: call the GP (reminder 1: !snooze 1 <when> moves it)"
     ]

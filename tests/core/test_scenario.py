@@ -81,7 +81,11 @@ async def test_reminders_reach_their_recipients_in_their_language(harness: Harne
     listing = await harness.one("alice", "!reminders", ref)
     assert "a personal reminder of bob's" in listing and "call the GP" not in listing
     assert "medication" not in listing
-    assert "call the GP" in await harness.one("bob", "!reminders", ref)
+    # Its owner reads it in the direct chat, not in the room (where everyone reads the answer).
+    assert "call the GP" not in await harness.one("bob", "!reminders", ref)
+    assert "C-2026-0001 · 3 · Mon, Nov 30, 2026, 8:30 AM · call the GP" in await harness.one(
+        "bob", "!reminders"
+    )
 
 
 async def test_followup_and_late_delivery_after_restart(harness: Harness) -> None:

@@ -137,15 +137,23 @@ async def test_a_personal_reminder_shows_its_text_only_to_its_owner(harness: Har
     ref = await harness.open_case()
     await harness.team(ref)
     await harness.say("dora", "!help")  # dora has a direct chat with the bot
-    answer = await harness.one("dora", "!remind me tomorrow 9:00 2 pills of aspirin", ref)
-    assert answer.startswith("Reminder 1 set for Tue, Nov 24, 2026, 9:00 AM: “2 pills of aspirin”")
-    assert "2 pills of aspirin" in await harness.one("dora", "!reminders", ref)
-    for reader in ("alice", "bob", "olga"):
+    # Set in the direct chat, it is never seen in the room.
+    answer = await harness.one("dora", "!remind me tomorrow 9:00 2 pills of aspirin")
+    assert answer.startswith(
+        "C-2026-0001 · Reminder 1 set for Tue, Nov 24, 2026, 9:00 AM: “2 pills of aspirin”"
+    )
+    assert "2 pills of aspirin" in await harness.one("dora", "!reminders")
+    for reader in ("alice", "bob", "olga", "dora"):
         listing = await harness.one(reader, "!reminders", ref)
         assert "aspirin" not in listing and "a personal reminder of dora's" in listing
+    # Set in the room, the bot does not repeat its text there.
+    answer = await harness.one("dora", "!remind me in 2 days the blue folder", ref)
+    assert "Personal reminder 2 set for" in answer and "blue folder" not in answer
     fired = await harness.advance(timedelta(days=1))
     assert [m.room for m in fired] == ["dm:dora"]
     assert "2 pills of aspirin" in fired[0].text and ref in fired[0].text
+    assert "moved to" in await harness.one("dora", "!snooze 2 in 3 days")
+    assert "cancelled" in await harness.one("dora", "!cancel 2")
 
 
 async def test_a_personal_reminder_without_a_direct_chat_is_announced_without_its_text(

@@ -56,6 +56,11 @@ class Token:
         """The number a digit token stands for; HUGE for one too long to be a date's part."""
         return int(self.norm) if len(self.norm) <= _MAX_DIGITS else HUGE
 
+    @property
+    def too_long(self) -> bool:
+        """Too many digits to be a day, an hour or a count: refused, never rounded to something else."""
+        return len(self.norm) > _MAX_DIGITS
+
 
 def normalise(word: str) -> str:
     """Case- and accent-free form, so "Übermorgen", "übermorgen" and "ubermorgen" compare equal."""
@@ -100,6 +105,8 @@ class Words:
     ordinal_suffixes: frozenset[Phrase]
     day_month_joiners: frozenset[Phrase]
     marks: frozenset[Phrase]
+    # "and" in "every monday and thursday": a second day the reader does not take, so it refuses.
+    conjunctions: frozenset[Phrase]
     other: frozenset[Phrase]
     days: Mapping[Phrase, int]
     times: Mapping[Phrase, time]
@@ -154,6 +161,7 @@ def _build(code: str, raw: dict[str, Any]) -> Words:
         ordinal_suffixes=_set(raw, "ordinal_suffixes"),
         day_month_joiners=_set(raw, "day_month_joiners"),
         marks=_set(raw, "recurrence_marks"),
+        conjunctions=_set(raw, "conjunctions"),
         other=_set(raw, "other"),
         days={phrase(k): int(v) for k, v in raw.get("days", {}).items()},
         times={phrase(k): time.fromisoformat(v) for k, v in raw.get("times", {}).items()},
