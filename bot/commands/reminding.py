@@ -12,9 +12,9 @@ from bot.core import reminders as core
 from bot.core.context import Ctx, UserError
 from bot.core.dialogs import start_dialog
 from bot.core.permissions import ACTORS, ALL, ANY_STATE, CM, TEAM, Direct, Permission
+from bot.core.recurrence import first_occurrence, next_occurrence
 from bot.core.render import describe_interval
 from bot.core.reviews import record_review
-from bot.core.when import first_occurrence, next_occurrence
 from bot.domain.model import (
     Interval,
     ItemStatus,

@@ -8,14 +8,8 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from bot.core.context import Ctx, UsageError
-from bot.core.when import (
-    ImpossibleWhen,
-    IntervalReading,
-    Reading,
-    WhenError,
-    read_interval,
-    read_when,
-)
+from bot.core.recurrence import IntervalReading, read_interval
+from bot.core.when import ImpossibleWhen, Reading, WhenError, read_when
 from bot.domain.model import Interval, NeedDomain, Role
 from bot.i18n import _, fmt_datetime
 

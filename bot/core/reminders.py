@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.context import Services, Speaker
+from bot.core.recurrence import first_occurrence, next_occurrence
 from bot.core.render import describe_interval, role_name, status_name
-from bot.core.when import DEFAULT_TIME, first_occurrence, next_occurrence
+from bot.core.when import DEFAULT_TIME
 from bot.domain.events import SendMessage, Target
 from bot.domain.model import (
     CaseStatus,

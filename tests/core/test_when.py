@@ -7,14 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.when import (
-    DEFAULT_TIME,
-    WhenError,
-    first_occurrence,
-    next_occurrence,
-    parse_interval,
-    parse_when,
-)
+from bot.core.recurrence import first_occurrence, next_occurrence, parse_interval
+from bot.core.when import DEFAULT_TIME, WhenError, parse_when
 from bot.domain.model import Interval, Unit
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.when import WhenError, parse_interval, parse_when, read_interval, read_when
+from bot.core.recurrence import parse_interval, read_interval
+from bot.core.when import WhenError, parse_when, read_when
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)

@@ -10,15 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.when import (
-    ImpossibleWhen,
-    WhenError,
-    first_occurrence,
-    parse_interval,
-    parse_when,
-    read_interval,
-    read_when,
-)
+from bot.core.recurrence import first_occurrence, parse_interval, read_interval
+from bot.core.when import ImpossibleWhen, WhenError, parse_when, read_when
 from bot.core.words import languages, words
 from bot.domain.model import Interval, Unit
 
