@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,6 +36,15 @@ class Transport(Protocol):
 
     async def deliver(self, room_id: str | None, effect: Effect, txn_id: str) -> str | None:
         """Carry out one effect; CreateCaseRoom answers the new room's id, SendMessage the message's id."""
+
+
+@runtime_checkable
+class RoomRecovery(Protocol):
+    """A transport that can find the room an earlier, unrecorded attempt of a CreateCaseRoom made."""
+
+    async def recover_case_room(self, effect: CreateCaseRoom, txn_id: str) -> str | None:
+        """The room created with this transaction id by the bot itself, or None: never a room found by
+        name or made by anyone else."""
 
 
 def txn_id(row_id: int) -> str:
@@ -106,14 +115,18 @@ class OutboxSender:
                 return 5.0
         if isinstance(effect, SendMessage) and effect.link_case_id is not None:
             effect = replace(effect, link_room_id=await self._room_of(effect.link_case_id))
-        self._failpoint("outbox.before_request")
+        self._fail("outbox.before_request", effect)
         try:
-            result = await self._transport.deliver(room_id, effect, txn_id(row.id))
+            if isinstance(effect, CreateCaseRoom):
+                result = await self._create_room(row, effect)
+            else:
+                result = await self._transport.deliver(room_id, effect, txn_id(row.id))
         except DeliveryError as error:
             async with self._sessions.begin() as session:
                 stored = await session.get(OutboxRow, row.id)
                 if stored is not None:
-                    stored.attempts += 1
+                    if not isinstance(effect, CreateCaseRoom):  # a creation counted its attempt before
+                        stored.attempts += 1
                     stored.last_error = str(error)[:500]
                     if error.permanent:
                         stored.sent_at = self._clock.now()
@@ -122,12 +135,45 @@ class OutboxSender:
                 return None
             log.warning("outbox row %s not delivered (%s); retry in %.1fs", row.id, error, error.retry_after)
             return error.retry_after
-        self._failpoint("outbox.after_request")
+        self._fail("outbox.after_request", effect)
         async with self._sessions.begin() as session:
             repo = Repo(session)
-            event_id = result if isinstance(effect, SendMessage) else None
-            await repo.mark_sent(row.id, self._clock.now(), event_id)
-            if isinstance(effect, CreateCaseRoom) and row.case_id is not None and result is not None:
-                (await repo.case_by_id(row.case_id)).room_id = result
-        self._failpoint("outbox.after_commit")
+            if isinstance(effect, CreateCaseRoom):
+                stored = await session.get(OutboxRow, row.id)
+                if stored is not None:
+                    stored.sent_at = self._clock.now()
+                if row.case_id is not None and result is not None:
+                    (await repo.case_by_id(row.case_id)).room_id = result
+            else:
+                event_id = result if isinstance(effect, SendMessage) else None
+                await repo.mark_sent(row.id, self._clock.now(), event_id)
+        self._fail("outbox.after_commit", effect)
         return None
+
+    async def _create_room(self, row: OutboxRow, effect: CreateCaseRoom) -> str | None:
+        """Create a case's room at most once, whatever crash comes between the request and the commit.
+
+        The row is the database's record of the room being created: its transaction id goes into the
+        room's state, and its `attempts` are committed before each request. A row that was attempted
+        before may have made its room already: the transport looks for a room the bot itself created
+        with this transaction id (never one found by name) and the row adopts only that one.
+        """
+        token = txn_id(row.id)
+        if row.attempts > 0 and isinstance(self._transport, RoomRecovery):
+            found = await self._transport.recover_case_room(effect, token)
+            if found is not None:
+                log.info(
+                    "outbox row %s: the room of case %s was created before; recorded now", row.id, row.case_id
+                )
+                return found
+        async with self._sessions.begin() as session:
+            stored = await session.get(OutboxRow, row.id)
+            if stored is not None:
+                stored.attempts += 1
+        return await self._transport.deliver(None, effect, token)
+
+    def _fail(self, point: str, effect: Effect) -> None:
+        """The fault tests crash at a point of any send (`outbox.after_request`) or of one effect kind
+        only (`outbox.after_request:create_case_room`)."""
+        self._failpoint(point)
+        self._failpoint(f"{point}:{effect.kind}")

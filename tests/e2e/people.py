@@ -107,6 +107,7 @@ class Person:
         await self.client.close()
 
     async def direct_chat(self, bot: str) -> str:
+        """A direct chat with the bot, invited with `is_direct` as Element does; the bot joins only those."""
         response = await self.client.room_create(
             is_direct=True,
             invite=[bot],
@@ -121,6 +122,16 @@ class Person:
         assert isinstance(response, RoomCreateResponse), response
         await self.until(lambda: response.room_id in self.client.rooms, "the direct chat to sync")
         return str(response.room_id)
+
+    async def chat_with(self, bot: str) -> str:
+        """A direct chat with the bot, once the bot has joined it."""
+        dm = await self.direct_chat(bot)
+        await self.until(
+            lambda: bot in self.client.rooms[dm].users and bot not in self.client.rooms[dm].invited_users,
+            "the bot to join the direct chat",
+            within=60,
+        )
+        return dm
 
     async def join_invite(self, room_id: str) -> None:
         await self.until(lambda: room_id in self.invites, f"an invitation to {room_id}")

@@ -17,15 +17,7 @@ class MatrixDriver:
 
     async def open_case(self, label: str) -> None:
         alice = self.people["alice"]
-        dm = await alice.direct_chat(self.bot.user_id)
-        await alice.until(
-            lambda: (
-                self.bot.user_id in alice.client.rooms[dm].users
-                and self.bot.user_id not in alice.client.rooms[dm].invited_users
-            ),
-            "the bot to join",
-            within=60,
-        )
+        dm = await alice.chat_with(self.bot.user_id)
         await alice.say(dm, f"!case open {label}")
         opened = await alice.answer(self.bot.user_id, dm, "is open", within=60)
         self.room = opened.body.rsplit("https://matrix.to/#/", 1)[1].strip()

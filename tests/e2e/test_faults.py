@@ -25,7 +25,7 @@ async def test_sigkill_at_each_point_of_a_send_loses_and_doubles_nothing(team: T
     bot.start()
     before = len(alice.from_bot(bot.user_id, room))
     for n in range(REMINDERS):
-        await alice.say(room, f"!remind me in {10 + n} seconds pill r{n}")
+        await alice.say(room, f"!remind room in {10 + n} seconds pill r{n}")
     restarts = 0
     deadline = time.monotonic() + 300
 
@@ -68,7 +68,7 @@ async def test_200_reminders_due_in_the_same_second_in_one_encrypted_room_arrive
     when = due.strftime("%Y-%m-%d %H:%M")
     before = len(alice.from_bot(bot.user_id, room))
     for n in range(200):
-        await alice.say(room, f"!remind me {when} burst {n}")
+        await alice.say(room, f"!remind room {when} burst {n}")
     await alice.until(
         lambda: sum("set for" in s.body for s in alice.from_bot(bot.user_id, room)[before:]) >= 200,
         "200 confirmations",
@@ -96,7 +96,7 @@ async def test_two_processes_on_postgresql_kill_the_active_one_mid_burst(
     assert "standing by" in standby.logs() and not standby.died()
     before = len(alice.from_bot(active.user_id, room))
     for n in range(20):
-        await alice.say(room, f"!remind me in {6 + n} seconds takeover r{n}")
+        await alice.say(room, f"!remind room in {6 + n} seconds takeover r{n}")
     await alice.until(
         lambda: (
             sum("Reminder: takeover" in s.body for s in alice.from_bot(active.user_id, room)[before:]) >= 5

@@ -35,6 +35,7 @@ from nio.store import SqliteStore
 
 from bot.adapters.base import EffectDispatch
 from bot.adapters.matrix.render import content
+from bot.adapters.matrix.rooms import CASE_STATE, CaseRoomIndex
 from bot.adapters.matrix.session import StoredSession, load_session, save_session
 from bot.core.context import Network
 from bot.delivery.outbox import DeliveryError
@@ -124,6 +125,7 @@ class MatrixAdapter(EffectDispatch):
         )
         self.client = AsyncClient(settings.homeserver, settings.user_id, store_path=str(store), config=config)
         self._stopping = asyncio.Event()
+        self._rooms = CaseRoomIndex()
 
     @property
     def user_id(self) -> str:
@@ -171,6 +173,8 @@ class MatrixAdapter(EffectDispatch):
             )
         )
         assert isinstance(response, SyncResponse)
+        for room_id, info in response.rooms.join.items():
+            self._rooms.read(room_id, [*info.state, *info.timeline.events])
         await self._keys()
         for event in self._invitations(response, since or response.next_batch):
             await host.record(event)
@@ -206,7 +210,11 @@ class MatrixAdapter(EffectDispatch):
                     and state.state_key == self.user_id
                     and state.membership == "invite"
                 ):
-                    events.append(BotInvited(NAME, f"invite:{room_id}:{since}", room_id, state.sender))
+                    # Element and other clients mark the invitation to a direct chat in its content.
+                    direct = state.content.get("is_direct") is True
+                    events.append(
+                        BotInvited(NAME, f"invite:{room_id}:{since}", room_id, state.sender, direct)
+                    )
         return events
 
     async def _events(self, response: SyncResponse, since: str) -> list[Event]:
@@ -312,9 +320,6 @@ class MatrixAdapter(EffectDispatch):
     async def do_create_case_room(
         self, room_id: str | None, effect: CreateCaseRoom, txn_id: str
     ) -> str | None:
-        existing = self._room_named(f"{effect.case_ref} · ")
-        if existing is not None:  # created before a crash, not yet recorded: never make a second room
-            return existing
         state: list[dict[str, Any]] = [
             {
                 "type": "m.room.history_visibility",
@@ -323,7 +328,7 @@ class MatrixAdapter(EffectDispatch):
             },
             {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
             {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
-            {"type": "org.caseroom.case", "state_key": "", "content": {"ref": effect.case_ref}},
+            {"type": CASE_STATE, "state_key": "", "content": {"ref": effect.case_ref, "token": txn_id}},
         ]
         if self._settings.encrypt_rooms:
             state.append({"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}})
@@ -350,15 +355,48 @@ class MatrixAdapter(EffectDispatch):
             )
         )
         created = str(response.room_id)
-        if effect.case_managers:
-            await self._set_power(created, {user: 50 for user in effect.case_managers})
+        self._rooms.created(created, self.user_id, effect.case_ref, txn_id)
+        await self._case_managers(created, effect)
         return created
 
-    def _room_named(self, prefix: str) -> str | None:
-        for known_id, room in self.client.rooms.items():
-            if (room.name or "").startswith(prefix):
-                return str(known_id)
-        return None
+    async def recover_case_room(self, effect: CreateCaseRoom, txn_id: str) -> str | None:
+        """The room an earlier attempt of this creation made, if any (a crash or a lost answer came
+        between the request and the database's commit).
+
+        Only a room whose `m.room.create` and case state the bot itself sent, carrying this token, is
+        adopted: a room someone else made, whatever its name, never is. The full-state sync at start
+        has indexed the bot's rooms; rooms it joined since the last sync are read once here.
+        """
+        try:
+            found = self._rooms.room_of(self.user_id, effect.case_ref, txn_id)
+            if found is None:
+                await self._read_unindexed_rooms()
+                found = self._rooms.room_of(self.user_id, effect.case_ref, txn_id)
+            if found is not None:
+                log.info("room %s was created by an earlier attempt of this creation; adopting it", found)
+                await self._case_managers(found, effect)  # the interruption may have come before this step
+            return found
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise DeliveryError(f"network: {type(error).__name__}", 5.0) from error
+
+    async def _read_unindexed_rooms(self) -> None:
+        """Rooms the bot joined (or created) since the last sync: one state request each."""
+        joined: list[str] = check(await self.client.joined_rooms()).rooms
+        for room_id in joined:
+            if self._rooms.knows(room_id):
+                continue
+            try:
+                state = check(await self.client.room_get_state(room_id))
+            except DeliveryError as error:
+                if not error.permanent:
+                    raise
+                log.warning("state of room %s not readable (%s); not the case's room", room_id, error)
+                continue
+            self._rooms.read_sources(room_id, state.events)
+
+    async def _case_managers(self, room_id: str, effect: CreateCaseRoom) -> None:
+        if effect.case_managers:
+            await self._set_power(room_id, {user: 50 for user in effect.case_managers})
 
     async def do_link_room(self, room_id: str | None, effect: LinkRoom, txn_id: str) -> str | None:
         return effect.room_id  # Matrix rooms are created by the bot; nothing to link
