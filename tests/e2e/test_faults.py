@@ -114,7 +114,7 @@ async def test_two_processes_on_postgresql_kill_the_active_one_mid_burst(
     )
     await asyncio.sleep(5)
     said = [s.body for s in alice.from_bot(active.user_id, room)[before:]]
-    fired = Counter(m.group(1) for body in said if (m := re.search(r"takeover (r\d+)", body)))
+    fired = Counter(m.group(1) for body in said if (m := re.search(r"Reminder: takeover (r\d+)", body)))
     assert sorted(fired) == sorted(f"r{n}" for n in range(20)) and set(fired.values()) == {1}
     assert sum(body.startswith("Reminder ") and " set for " in body for body in said) == 20
     assert "active caseroom" in standby.logs()
