@@ -63,7 +63,13 @@ async def populate(url: str, cases: int, per_case: int) -> None:
     chunk = 5_000
     async with session_factory(engine).begin() as session:
         await session.execute(
-            insert(models.User), [{"id": 1, "network": "console", "handle": "cm0", "created_at": now}]
+            insert(models.User),
+            [
+                {"id": 1, "network": "console", "handle": "cm0", "created_at": now},
+                # Sets the burst's reminders for cm0: a reminder one sets for oneself is personal and goes
+                # to one's direct chat, which these cases' case manager has not opened.
+                {"id": 2, "network": "console", "handle": "cm1", "created_at": now},
+            ],
         )
     for start in range(0, cases, chunk):
         ids = range(start + 1, min(start + chunk, cases) + 1)
@@ -168,7 +174,7 @@ async def burst(url: str) -> dict[str, float]:
                 "case_id": 1 + i % 1000,
                 "number": numbers + i,
                 "kind": "reminder",
-                "created_by": 1,
+                "created_by": 2,
                 "target_kind": "user",
                 "target_user_id": 1,
                 "text": f"burst {i}",
