@@ -22,6 +22,8 @@ NONE_WORDS = ("none", "-")
 ITEM = Param(N_("n"), Kind.NUMBER, N_("plan item number"))
 NEED = Param(N_("n"), Kind.NUMBER, N_("need number"))
 NOTE = Param(N_("note"), Kind.TEXT, N_("note"), optional=True)
+# `#3` before a log entry or after !history: the item it is about.
+ABOUT_ITEM = Param(N_("n"), Kind.NUMBER, N_("plan item number"), optional=True, hashed=True, key="item")
 
 
 async def run_need_add(ctx: Ctx, v: Values) -> None:
@@ -352,7 +354,7 @@ def commands() -> list[Command]:
         Command(
             "log",
             (
-                Param(N_("n"), Kind.NUMBER, N_("plan item number"), optional=True, hashed=True, key="item"),
+                ABOUT_ITEM,
                 Param(N_("text"), Kind.TEXT, N_("text of the action")),
             ),
             N_("Log what you did, optionally against a plan item."),
@@ -371,7 +373,7 @@ def commands() -> list[Command]:
         ),
         Command(
             "history",
-            (Param(N_("n"), Kind.NUMBER, N_("plan item number"), optional=True, hashed=True, key="item"),),
+            (ABOUT_ITEM,),
             N_("Show the action log, oldest first."),
             run_history,
             Permission(roles=ALL, states=ANY_STATE),
