@@ -183,7 +183,6 @@ async def run_reminders(ctx: Ctx, _v: Values) -> None:
     users = {
         uid: await ctx.repo.user_by_id(uid) for uid in {r.target_user_id for r in pending} if uid is not None
     }
-    users[ctx.user.id] = ctx.user
     lines = [_("Pending reminders:")]
     for reminder in pending:
         if reminder.kind == ReminderKind.REVIEW:
@@ -195,7 +194,7 @@ async def run_reminders(ctx: Ctx, _v: Values) -> None:
             item = await ctx.repo.item_by_id(reminder.item_id) if reminder.item_id else None
             what = _("due date of #{n}", n=item.number if item else "?")
         else:
-            what = core.reminder_text(reminder, None, users)
+            what = core.reminder_text(reminder, users)
         target = core.describe_target(reminder, users)
         line = f"{reminder.number} · {fmt_datetime(reminder.due_at)} · {target} · {what}"
         if reminder.interval:

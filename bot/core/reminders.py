@@ -112,9 +112,10 @@ def is_personal(reminder: Reminder) -> bool:
     )
 
 
-def reminder_text(reminder: Reminder, reader: User | None, users: dict[int, User]) -> str:
-    """What a reader may see of a reminder's text: of someone else's personal one, only that it exists."""
-    if is_personal(reminder) and (reader is None or reader.id != reminder.target_user_id):
+def reminder_text(reminder: Reminder, users: dict[int, User]) -> str:
+    """A reminder's text as a room or a report may show it: of a personal one, only that it exists (its
+    owner reads it in the direct chat)."""
+    if is_personal(reminder):
         owner = users.get(reminder.target_user_id or 0)
         return _("a personal reminder of {name}'s", name=owner.handle if owner else "?")
     return reminder.text or ""
@@ -274,7 +275,7 @@ async def _report_stale(
             elif ReminderKind(reminder.kind).about_item:
                 what = _("follow-up")
             else:
-                what = reminder_text(reminder, None, users)
+                what = reminder_text(reminder, users)
             lines.append(
                 f"- {reminder.number} · {fmt_datetime(reminder.due_at)} · "
                 f"{describe_target(reminder, users)} · {what}"
