@@ -98,6 +98,56 @@ class MatrixSettings(BaseModel):
         return self
 
 
+class TelegramSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # From BotFather.
+    token: str
+    # A local Bot API server (https://github.com/tdlib/telegram-bot-api), as python-telegram-bot takes it:
+    # the URL the token is appended to.
+    base_url: str = "https://api.telegram.org/bot"
+    # Telegram user ids (numbers) of people who may talk to the bot without being in a case.
+    staff: list[str] = Field(default_factory=list)
+    # Webhook instead of polling: the public HTTPS URL Telegram posts to, and the secret it must send.
+    webhook_url: str | None = None
+    secret_token: str | None = None
+    # Where the webhook endpoint listens (behind a reverse proxy that terminates TLS).
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    poll_timeout_seconds: int = Field(default=30, ge=0, le=50)
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{8,}", value):
+            raise ValueError("expected the token BotFather gave, such as 123456789:AAE...")
+        return value
+
+    @field_validator("staff", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            value = [str(v) for v in value]
+            for item in value:
+                if not item.isdigit():
+                    raise ValueError(f"expected Telegram user ids (numbers), not {item!r}")
+        return value
+
+    @field_validator("base_url", "webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook(self) -> TelegramSettings:
+        if self.webhook_url and not self.secret_token:
+            raise ValueError("secret_token is required with webhook_url: requests without it are refused")
+        if self.secret_token is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.secret_token):
+            raise ValueError("secret_token: 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CASEROOM_", env_nested_delimiter="__", extra="forbid")
 
@@ -105,6 +155,7 @@ class Settings(BaseSettings):
     bot: BotSettings = Field(default_factory=BotSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     matrix: MatrixSettings | None = None
+    telegram: TelegramSettings | None = None
 
     @classmethod
     def settings_customise_sources(

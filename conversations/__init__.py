@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from bot.core.context import DialogFlow
 from conversations.intake import Intake
 from conversations.plan_review import PlanReview
+from conversations.welcome import Welcome
 
 
 def all_dialogs() -> Mapping[str, DialogFlow]:
-    flows: list[DialogFlow] = [Intake(), PlanReview()]
+    flows: list[DialogFlow] = [Intake(), PlanReview(), Welcome()]
     return {flow.name: flow for flow in flows}

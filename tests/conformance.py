@@ -15,8 +15,9 @@ class Driver(Protocol):
     async def command(self, who: str, text: str, expect: str) -> str:
         """`who` writes `text` in the case room; returns the bot's answer, which must contain `expect`."""
 
-    async def join(self, who: str) -> None:
-        """`who` accepts the invitation to the case room."""
+    async def invite(self, who: str, role: str) -> None:
+        """alice invites `who` as `role`, the network's way, and `who` accepts and is in the room when this
+        returns (Matrix: by user id, then joining; Telegram: a personal link, then a join request)."""
 
     async def greeted(self, who: str, expect: str) -> None:
         """`who` sees the bot's greeting, containing `expect`."""
@@ -25,8 +26,7 @@ class Driver(Protocol):
 async def care_team_scenario(d: Driver) -> None:
     await d.open_case("Mrs D at home")
     for name, role in (("bob", "professional"), ("carol", "carer"), ("dora", "person")):
-        await d.command("alice", f"!invite {d.user(name)} as {role}", f"I invited {d.user(name)} as {role}")
-        await d.join(name)
+        await d.invite(name, role)
         await d.greeted(name, f"You are here as {role}")
     bob = d.user("bob")
     await d.command("alice", "!need add health Diabetes follow-up", "Need 1 recorded (health)")

@@ -17,6 +17,7 @@ from typing import TextIO
 from bot.adapters.base import EffectDispatch
 from bot.core.context import Network
 from bot.domain.events import (
+    AnswerJoin,
     CreateCaseRoom,
     Event,
     Invite,
@@ -25,6 +26,7 @@ from bot.domain.events import (
     LeaveRoom,
     LinkRoom,
     MemberJoined,
+    SendJoinLink,
     SendMessage,
     TextMessage,
 )
@@ -92,6 +94,17 @@ class ConsoleAdapter(EffectDispatch):
 
     async def do_kick(self, room_id: str | None, effect: Kick, txn_id: str) -> str | None:
         self._print(room_id or "?", f"* {effect.user} removed from the room")
+        return None
+
+    async def do_send_join_link(self, room_id: str | None, effect: SendJoinLink, txn_id: str) -> str | None:
+        self._print(room_id or "?", effect.text.replace("{link}", f"console://join/{effect.group}"))
+        return None
+
+    async def do_answer_join(self, room_id: str | None, effect: AnswerJoin, txn_id: str) -> str | None:
+        verdict = "approved" if effect.approve else "declined"
+        self._print(room_id or "?", f"* join request of {effect.user} {verdict}")
+        if effect.approve and room_id is not None:
+            self.synthetic.append(MemberJoined(self.network, self._next_id("join"), room_id, effect.user))
         return None
 
     def note(self, text: str) -> None:

@@ -95,6 +95,24 @@ async def run_link(ctx: Ctx, v: Values) -> None:
     )
 
 
+async def run_start(ctx: Ctx, v: Values) -> None:
+    """What a network sends when someone opens the bot (Telegram: /start, or an invitation link)."""
+    token = v.opt("invitation", str)
+    if token is None:
+        await ctx.reply(
+            _(
+                "Hello! I coordinate care around a person: the service plan, what everyone does and the "
+                "reminders, in a private room per case. If a case manager gave you an invitation link, "
+                "open it again. Type !help to see what you can do."
+            )
+        )
+        return
+    bound = await cases.open_invitation(ctx, token)
+    if bound is not None:
+        case, member = bound
+        await start_dialog(ctx, "welcome", {"ref": case.ref, "member_id": member.id})
+
+
 async def run_cases(ctx: Ctx, _v: Values) -> None:
     rows = await ctx.repo.cases_of(ctx.user.id)
     if not rows:
@@ -208,6 +226,13 @@ def commands() -> list[Command]:
             run_link,
             # In a case room it only says which case the room belongs to.
             Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE, unlinked=True),
+        ),
+        Command(
+            "start",
+            (Param(N_("invitation"), Kind.WORD, N_("invitation"), optional=True),),
+            N_("Start talking with me, or accept an invitation link."),
+            run_start,
+            Permission(direct=Direct.EVERYONE),
         ),
         Command(
             "cases",

@@ -115,7 +115,7 @@ async def run_plan_add(ctx: Ctx, v: Values) -> None:
             _(
                 "On {when} I will ask {name} about it, unless it is done.",
                 when=fmt_datetime(item.due_at),
-                name=owner.handle,
+                name=owner.name,
             )
         )
     elif item.due_at is not None and owner is None:
@@ -147,7 +147,7 @@ async def run_plan_edit(ctx: Ctx, v: Values) -> None:
     elif field == "owner":
         user = None if _none(raw) else await plan.owner(ctx, args.handle(ctx, raw))
         previous = await ctx.repo.user_by_id(item.owner_id) if item.owner_id else None
-        before, after = previous.handle if previous else None, user.handle if user else None
+        before, after = previous.name if previous else None, user.name if user else None
         item.owner_id = user.id if user else None
     elif field == "need":
         need = None if _none(raw) else await plan.need(ctx, args.number(raw, _("need")))
@@ -275,7 +275,7 @@ async def run_history(ctx: Ctx, v: Values) -> None:
         entries = entries[-HISTORY_LIMIT:]
     for entry, author in entries:
         about = f" · #{items[entry.item_id]}" if entry.item_id in items else ""
-        line = f"{entry.number}. {fmt_datetime(entry.created_at)} · {author.handle}{about} · "
+        line = f"{entry.number}. {fmt_datetime(entry.created_at)} · {author.name}{about} · "
         line += _entry_text(entry, numbers)
         if entry.id in corrections:
             line += " " + _(

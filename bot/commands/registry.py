@@ -13,6 +13,7 @@ from bot.commands.grammar import Grammar, Kind, Param, Values, usage
 from bot.core.context import Ctx
 from bot.core.permissions import Permission
 from bot.domain.model import Role
+from bot.i18n import _
 
 # Commands every member has; greetings leave them out.
 _EVERYWHERE = frozenset({"help", "lang", "tz", "stop"})
@@ -68,6 +69,22 @@ class Registry:
             if command.allowed_in_room(role) and command.name not in _EVERYWHERE:
                 words[command.family] = None
         return ", ".join(f"!{word}" for word in words)
+
+    def menu(self, in_direct: bool) -> list[tuple[str, str]]:
+        """The command menu of a network that shows one (Telegram): one entry per family, with its summary
+        in the current language; the room commands, or those of the direct chat."""
+        entries: dict[str, str] = {}
+        for command in self._commands.values():
+            allowed = command.permission.in_direct if in_direct else command.permission.in_room
+            if not allowed or command.family in entries:
+                continue
+            single = self._commands.get(command.family)
+            if single is not None:
+                entries[command.family] = _(single.summary)
+            else:
+                subs = [c.name for c in self.family(command.family)]
+                entries[command.family] = " · ".join(f"/{name}" for name in subs)
+        return [(word, summary[:256]) for word, summary in entries.items()]
 
     def __iter__(self) -> Iterator[Command]:
         return iter(self._commands.values())

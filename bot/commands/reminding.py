@@ -122,7 +122,7 @@ async def run_followup(ctx: Ctx, v: Values) -> None:
         _(
             "Follow-up {id}: I will ask {name} about #{n} on {when}.",
             id=reminder.number,
-            name=owner.handle,
+            name=owner.name,
             n=item.number,
             when=fmt_datetime(when),
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
 
 from bot.core.context import Ctx, Speaker, UserError
 from bot.core.permissions import Permission, refusal
@@ -11,7 +15,7 @@ from bot.core.render import role_name
 from bot.domain.events import CreateCaseRoom, Invite, Kick, LinkRoom, Target
 from bot.domain.model import CaseStatus, ItemStatus, MemberState, Role, TargetKind
 from bot.i18n import _, fmt_date, ngettext, using
-from bot.storage.models import Case, Member, Need, PlanItem, User
+from bot.storage.models import Case, Invitation, Member, Need, PlanItem, User
 from bot.storage.repo import Repo
 
 
@@ -46,7 +50,7 @@ async def open_case(ctx: Ctx, label: str, language: str | None = None) -> Case:
         )
     )
     if linking:
-        await ctx.speaker.emit(Target(case_id=case.id), LinkRoom(ref, ctx.room_id))
+        await ctx.speaker.emit(Target(case_id=case.id), LinkRoom(ref, ctx.room_id, room_title(case)))
         return case
     with using(ctx.services.case_translator(case)):
         topic = _("Coordination room of case {ref}. Type !help for the commands.", ref=ref)
@@ -73,10 +77,16 @@ def opened(case: Case, created: bool) -> str:
     )
 
 
+def room_title(case: Case) -> str:
+    """A case room's name: the reference and the label, which holds no health data."""
+    return f"{case.ref} · {case.label}"
+
+
 def rooms_by_hand(ctx: Ctx) -> str:
     return _(
-        "On {network} I cannot create rooms myself. Create a group, add me to it, and write there "
-        "!case open <label> to open a new case, or !case link <case> to attach an open case to it.",
+        "On {network} I cannot create rooms myself. Create a group, add me to it as an administrator "
+        "allowed to invite users and to ban users, and write there !case open <label> to open a new case, "
+        "or !case link <case> to attach an open case to it.",
         network=ctx.network,
     )
 
@@ -90,7 +100,9 @@ async def link(ctx: Ctx, ref: str) -> Case:
         )
     if ctx.is_direct:
         raise UserError(_("Write !case link in the group you want to attach, not in our direct chat."))
-    if ctx.case is not None:
+    # Only the case managers of the case a room belongs to may give it to another case, and only once that
+    # case is closed: an open case keeps its room.
+    if ctx.case is not None and (ctx.role is not Role.CASE_MANAGER or ctx.case.status == CaseStatus.OPEN):
         raise UserError(_("This room is already the room of case {ref}.", ref=ctx.case.ref))
     case = await ctx.repo.case_by_ref(ref)
     member = await ctx.repo.member(case.id, ctx.user.id) if case else None
@@ -105,23 +117,35 @@ async def link(ctx: Ctx, ref: str) -> Case:
         raise UserError(_("Case {ref} is closed: it can be read, not changed.", ref=ref))
     if case.room_id is not None:
         raise UserError(_("Case {ref} already has its room.", ref=ref))
+    if ctx.case is not None:
+        ctx.case.room_id = None  # the closed case keeps its history, not the room
+        await ctx.repo.session.flush()
     case.room_id = ctx.room_id
-    await ctx.speaker.emit(Target(case_id=case.id), LinkRoom(case.ref, ctx.room_id))
+    await ctx.speaker.emit(Target(case_id=case.id), LinkRoom(case.ref, ctx.room_id, room_title(case)))
     return case
 
 
 async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) -> Member:
     """Every invitation goes through here, whatever the network."""
     case = ctx.require_case()
-    if not ctx.net.invites_by_id:
-        raise UserError(
-            _(
-                "On {network} I cannot add people by their id; invitations by link are not available yet.",
-                network=ctx.network,
+    if ctx.net.invites_by_id:
+        user = await ctx.repo.ensure_user(ctx.network, handle, ctx.now)
+        member = await ctx.repo.member(case.id, user.id)
+    else:
+        # By link: until someone opens it, the invitee is a name without a network id.
+        found = await find_user(ctx, handle)
+        current = await ctx.repo.member(case.id, found.id) if found else None
+        if current is not None and current.state != MemberState.LEFT:
+            raise UserError(
+                _(
+                    "{name} is already a member of this case, as {role}.",
+                    name=handle,
+                    role=role_name(current.role),
+                )
             )
-        )
-    user = await ctx.repo.ensure_user(ctx.network, handle, ctx.now)
-    member = await ctx.repo.member(case.id, user.id)
+        user = await ctx.repo.ensure_user(ctx.network, f"{INVITEE}{secrets.token_hex(8)}", ctx.now)
+        user.display_name = handle.lstrip("@")
+        member = None
     if member is not None and member.state != MemberState.LEFT:
         raise UserError(
             _("{name} is already a member of this case, as {role}.", name=handle, role=role_name(member.role))
@@ -158,8 +182,68 @@ async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) ->
         else:
             case.language = user.language
     await ctx.repo.session.flush()
-    await ctx.speaker.emit(Target(case_id=case.id), Invite(handle, role is Role.CASE_MANAGER))
+    if ctx.net.invites_by_id:
+        await ctx.speaker.emit(Target(case_id=case.id), Invite(handle, role is Role.CASE_MANAGER))
     return member
+
+
+INVITATION_DAYS = 7
+# The handle of an invitee known by name only, until they open their link.
+INVITEE = "invitation:"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def invitation_link(ctx: Ctx, member: Member) -> str:
+    """A new single-use link for an invited member (the earlier ones stop working)."""
+    for earlier in await ctx.repo.session.scalars(
+        select(Invitation).where(Invitation.member_id == member.id, Invitation.used_at.is_(None))
+    ):
+        earlier.used_at = ctx.now
+    token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-], as Telegram's start parameter
+    await ctx.repo.add(
+        Invitation(
+            token_hash=token_hash(token),
+            case_id=member.case_id,
+            member_id=member.id,
+            created_by=ctx.user.id,
+            created_at=ctx.now,
+            expires_at=ctx.now + timedelta(days=INVITATION_DAYS),
+        )
+    )
+    return ctx.net.invite_link.format(token=token)
+
+
+def names_match(name: str, word: str) -> bool:
+    """Whether `word` names someone called `name` in a command: the whole name (spaces as "_" or
+    nothing), case aside."""
+    name, word = name.casefold(), word.lstrip("@").casefold()
+    return word in (name, name.replace(" ", "_"), name.replace(" ", ""))
+
+
+async def find_user(ctx: Ctx, word: str) -> User | None:
+    """The user a command names: by network id, or, where people are known by name (invitations by link),
+    by the name of a current member of the case in context. A name several members share is refused,
+    with their ids: the bot does not pick one."""
+    user = await ctx.repo.user(ctx.network, word)
+    if user is not None or ctx.net.invites_by_id or ctx.case is None:
+        return user
+    current = [u for m, u in await ctx.repo.members(ctx.case.id) if m.state != MemberState.LEFT]
+    found = [u for u in current if names_match(u.name, word)]
+    if not found:
+        first = [u for u in current if u.name.split() and names_match(u.name.split()[0], word)]
+        found = first
+    if len(found) > 1:
+        raise UserError(
+            _(
+                "Several members are called {name}: {names}. Write the name in full, with “_” for spaces.",
+                name=word,
+                names=", ".join(u.name for u in found),
+            )
+        )
+    return found[0] if found else None
 
 
 async def member_joined(
@@ -177,7 +261,7 @@ async def member_joined(
             "Welcome, {name}. This is the coordination room of case {ref}: the care team, the person and "
             "their carers follow the service plan here, log what they do and get reminders. You are here as "
             "{role}. You can use: {commands}. Type !help <command> for details.",
-            name=user.handle,
+            name=user.name,
             ref=case.ref,
             role=role_name(role),
             commands=commands,
@@ -197,12 +281,12 @@ async def member_left(speaker: Speaker, case: Case, user: User, member: Member, 
     if member.state == MemberState.LEFT:
         return
     await end_membership(speaker.repo, case, member, now)
-    await speaker.to_room(case, lambda: _("{name} has left the case room.", name=user.handle))
+    await speaker.to_room(case, lambda: _("{name} has left the case room.", name=user.name))
 
 
 async def member(ctx: Ctx, handle: str) -> tuple[User, Member]:
     """A current member of the case in context, by user id; a UserError otherwise."""
-    user = await ctx.repo.user(ctx.network, handle)
+    user = await find_user(ctx, handle)
     found = await ctx.repo.member(ctx.require_case().id, user.id) if user else None
     if user is None or found is None or found.state == MemberState.LEFT:
         raise UserError(_("{name} is not a member of this case. See !members.", name=handle))
@@ -227,7 +311,8 @@ async def remove(ctx: Ctx, handle: str) -> None:
                 )
             )
     cancelled = await end_membership(ctx.repo, case, found, ctx.now)
-    await ctx.speaker.emit(Target(case_id=case.id), Kick(handle))
+    if not user.handle.startswith(INVITEE):  # an invitee who never opened the link is not there
+        await ctx.speaker.emit(Target(case_id=case.id), Kick(user.handle))
     lines = [
         _("{name} is no longer a member of this case.", name=handle)
         + " "
@@ -329,3 +414,57 @@ async def in_case(ctx: Ctx, ref: str | None, name: str, permission: Permission) 
     if refused is not None:
         raise UserError(refused)
     return room
+
+
+async def open_invitation(ctx: Ctx, token: str) -> tuple[Case, Member] | None:
+    """Someone opened an invitation link: bind the invited member to them, once. None when there is
+    nothing more to do (they were in the case already: the invitation is used up and they are told)."""
+    invitation = await ctx.repo.invitation(token_hash(token))
+    member = await ctx.repo.session.get(Member, invitation.member_id) if invitation else None
+    if (
+        invitation is None
+        or member is None
+        or invitation.used_at is not None
+        or invitation.expires_at <= ctx.now
+        or member.state != MemberState.INVITED
+    ):
+        raise UserError(
+            _(
+                "This invitation link does not work: it was used already, it expired, or it is incomplete. "
+                "Ask your case manager for a new one."
+            )
+        )
+    case = await ctx.repo.case_by_id(invitation.case_id)
+    if case.status != CaseStatus.OPEN:
+        raise UserError(_("Case {ref} is closed: it can be read, not changed.", ref=case.ref))
+    invitee = await ctx.repo.user_by_id(member.user_id)
+    invitation.used_at = ctx.now
+    existing = await ctx.repo.member(case.id, ctx.user.id)
+    if existing is not None and existing.state != MemberState.LEFT:
+        await end_membership(ctx.repo, case, member, ctx.now)
+        await ctx.reply(
+            _(
+                "You are a member of case {ref} already, as {role}; this invitation is not needed.",
+                ref=case.ref,
+                role=role_name(existing.role),
+            )
+        )
+        return None
+    name = invitee.display_name
+    if existing is not None:  # a former member comes back: their row takes the new role
+        existing.role, existing.organisation = member.role, member.organisation
+        existing.state, existing.invited_by, existing.invited_at = (
+            MemberState.INVITED,
+            member.invited_by,
+            ctx.now,
+        )
+        existing.joined_at = existing.left_at = None
+        await ctx.repo.session.execute(
+            update(Invitation).where(Invitation.member_id == member.id).values(member_id=existing.id)
+        )
+        await ctx.repo.session.delete(member)
+        member = existing
+    await ctx.repo.merge_user(invitee, ctx.user)
+    if name:
+        ctx.user.display_name = name  # the name the care team knows them by
+    return case, member

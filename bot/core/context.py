@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import Clock
 from bot.domain.events import Effect, SendMessage, Target
 from bot.domain.model import MemberState, Role
-from bot.i18n import Catalogs, Translator, using
+from bot.i18n import Catalogs, Translator, _, using
 from bot.settings import BotSettings
 from bot.storage.models import Case, Member, User
 from bot.storage.repo import Repo
@@ -58,8 +58,10 @@ class Network:
     staff: frozenset[str] = frozenset()
     # The bot can create a case room itself (else a case manager links an existing room to the case).
     creates_rooms: bool = True
-    # The bot can invite a user by id into a room (else invitations go by link).
+    # The bot can invite a user by id into a room. Else invitations go by a personal link made from this
+    # template (`{token}` filled in), and people are named in commands by the name they were invited by.
     invites_by_id: bool = True
+    invite_link: str = ""
 
 
 def no_alarm(when: datetime) -> None:
@@ -91,6 +93,15 @@ class Services:
         return self.catalogs.translator(case.language, self.settings.timezone)
 
 
+# What the buttons under a reminder say to the core when pressed.
+DONE, SNOOZE = "done", "snooze"
+
+
+def reminder_buttons() -> tuple[tuple[str, str], ...]:
+    """The buttons under a reminder, in the current language (networks without buttons use reactions)."""
+    return ((_("✅ Done"), DONE), (_("💤 Snooze 1 day"), SNOOZE))
+
+
 @dataclass
 class Speaker:
     """Writes messages into the outbox, each rendered for its readers' language and zone."""
@@ -113,7 +124,11 @@ class Speaker:
             break
         with using(self.services.catalogs.translator(language, self.services.settings.timezone)):
             text = build()
-        await self.emit(Target(case_id=case.id), SendMessage(text, (), mention_room, reminder_id=reminder_id))
+            buttons = reminder_buttons() if reminder_id is not None else ()
+        await self.emit(
+            Target(case_id=case.id),
+            SendMessage(text, (), mention_room, reminder_id=reminder_id, buttons=buttons),
+        )
 
     async def to_members(
         self,
@@ -131,8 +146,15 @@ class Speaker:
         for (language, zone), readers in groups.items():
             with using(self.services.catalogs.translator(language, zone)):
                 text = build(readers)
-            mentions = tuple(u.handle for u in readers)
-            await self.emit(Target(case_id=case.id), SendMessage(text, mentions, reminder_id=reminder_id))
+                buttons = reminder_buttons() if reminder_id is not None else ()
+            message = SendMessage(
+                text,
+                tuple(u.handle for u in readers),
+                reminder_id=reminder_id,
+                mention_names=tuple(u.name for u in readers),
+                buttons=buttons,
+            )
+            await self.emit(Target(case_id=case.id), message)
 
 
 @dataclass

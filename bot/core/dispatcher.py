@@ -7,31 +7,39 @@ import re
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import cases
+from bot.core import cases, reminders
 from bot.core.commands import CommandSet, CommandSpec, family_help
-from bot.core.context import Ctx, Services, UsageError, UserError
+from bot.core.context import DONE, SNOOZE, Ctx, Services, Speaker, UsageError, UserError
 from bot.core.dialogs import continue_dialog
 from bot.core.log import log_entry
 from bot.core.permissions import ACKNOWLEDGE, refusal
+from bot.core.render import room_need
 from bot.domain.events import (
     EVENT_TYPES,
+    AnswerJoin,
     BotInvited,
+    BotStanding,
+    ButtonPressed,
     Event,
+    JoinRequested,
     JoinRoom,
     LeaveRoom,
     MemberJoined,
     MemberLeft,
     ReactionAdded,
+    RoomMoved,
+    SendMessage,
     Target,
     TextMessage,
 )
-from bot.domain.model import EntryKind, Role
-from bot.i18n import _, using
-from bot.storage.models import Dialog, InboxRow, Reminder
+from bot.domain.model import CaseStatus, EntryKind, MemberState, ReminderKind, Role, TargetKind
+from bot.i18n import _, fmt_datetime, using
+from bot.storage.models import Dialog, InboxRow, OutboxRow, Reminder
 from bot.storage.repo import Repo
 
 log = logging.getLogger(__name__)
@@ -60,7 +68,8 @@ def event_from_json(data: dict[str, Any]) -> Event:
     name = values.pop("type")
     for cls in EVENT_TYPES:
         if cls.__name__ == name:
-            return cls(**values)
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+            return cls(**fields)
     raise ValueError(f"unknown event type {name!r}")
 
 
@@ -168,7 +177,7 @@ class Dispatcher:
                         lambda readers: _(
                             "{names}: a command of {sender} could not be processed (reference {id}); nothing "
                             "was changed. Please check with them.",
-                            names=", ".join(u.handle for u in readers),
+                            names=", ".join(u.name for u in readers),
                             sender=event.sender,
                             id=row_id,
                         ),
@@ -183,6 +192,170 @@ class Dispatcher:
             await self._reaction(repo, event)
         elif isinstance(event, BotInvited):
             await self._invited(repo, event)
+        elif isinstance(event, JoinRequested):
+            await self._join_requested(repo, event)
+        elif isinstance(event, ButtonPressed):
+            await self._button(repo, event)
+        elif isinstance(event, RoomMoved):
+            await self._moved(repo, event)
+        elif isinstance(event, BotStanding):
+            await self._standing(repo, event)
+
+    async def _join_requested(self, repo: Repo, event: JoinRequested) -> None:
+        """Approve only someone who opened their own invitation link to this case's room; decline anyone
+        else, even with a link that works (a link passed on, or seen over a shoulder), and tell the case
+        managers."""
+        now = self._services.clock.now()
+        case = await repo.case_by_room(event.network, event.room_id)
+        user = await repo.user(event.network, event.user)
+        member = await repo.member(case.id, user.id) if case and user else None
+        invitation = await repo.invitation_of(member.id) if member else None
+        approve = (
+            case is not None
+            and case.status == CaseStatus.OPEN
+            and member is not None
+            and member.state == MemberState.INVITED
+            and invitation is not None
+            and invitation.used_at is not None
+        )
+        log.info(
+            "join request to a %s room: %s",
+            "case" if case else "non-case",
+            "approved" if approve else "declined",
+        )
+        await repo.enqueue(
+            event.network, Target(room_id=event.room_id), AnswerJoin(event.user, approve, event.link), now
+        )
+        if approve or case is None:
+            return
+        managers = [
+            u for m, u in await repo.members(case.id, Role.CASE_MANAGER) if m.state == MemberState.JOINED
+        ]
+        speaker = Speaker(repo, self._services, event.network, now)
+        await speaker.to_members(
+            case,
+            managers,
+            lambda readers: _(
+                "{names}: {name} asked to join this room without an invitation of theirs; I declined and "
+                "withdrew the link they used. If they should join, invite them with !invite.",
+                names=", ".join(u.name for u in readers),
+                name=event.user_name or event.user,
+            ),
+        )
+
+    async def _button(self, repo: Repo, event: ButtonPressed) -> None:
+        """The buttons under a reminder: the same checks as a ✅ reaction, once per message each."""
+        found = await self._reminder_message(
+            repo, event.network, event.message_id, event.sender, event.room_id
+        )
+        if found is None:
+            return
+        ctx, row, reminder = found
+        with using(self._services.translator_for(ctx.user)):
+            refused = refusal(ctx, "ack", ACKNOWLEDGE)
+            if refused is not None:
+                await ctx.reply(refused)
+                return
+            if event.data == DONE:
+                if row.acknowledged_at is None:
+                    await self._acknowledge(ctx, row, reminder)
+                    await ctx.reply(
+                        _("{name} confirmed reminder {n}.", name=ctx.user.name, n=reminder.number)
+                    )
+            elif event.data == SNOOZE and row.snoozed_at is None:
+                row.snoozed_at = ctx.now
+                case = ctx.require_case()
+                again = await reminders.create(
+                    repo,
+                    self._services,
+                    case,
+                    kind=ReminderKind(reminder.kind),
+                    creator=ctx.user,
+                    target_kind=TargetKind.USER,
+                    target_user=ctx.user,
+                    text=reminder.text,
+                    item_id=reminder.item_id,
+                    due_at=ctx.now + timedelta(days=1),
+                    zone=ctx.zone,
+                    now=ctx.now,
+                )
+                await ctx.reply(
+                    _(
+                        "Reminder {n} comes back to {name} on {when} (as reminder {m}).",
+                        n=reminder.number,
+                        name=ctx.user.name,
+                        when=fmt_datetime(again.due_at),
+                        m=again.number,
+                    )
+                )
+
+    async def _reminder_message(
+        self, repo: Repo, network: str, message_id: str, sender: str, room_id: str
+    ) -> tuple[Ctx, OutboxRow, Reminder] | None:
+        """The reminder a delivered message carried, and the context of its case for the sender."""
+        row = await repo.delivered(network, message_id)
+        reminder = await repo.session.get(Reminder, row.reminder_id) if row and row.reminder_id else None
+        user = await repo.user(network, sender)
+        if row is None or reminder is None or user is None:
+            return None
+        case = await repo.case_by_id(reminder.case_id)
+        now = self._services.clock.now()
+        ctx = Ctx(repo, self._services, network, room_id, user, now, case, is_direct=room_id != case.room_id)
+        ctx.member = await repo.member(case.id, user.id)
+        return ctx, row, reminder
+
+    async def _acknowledge(self, ctx: Ctx, row: OutboxRow, reminder: Reminder) -> None:
+        row.acknowledged_by = ctx.user.id
+        row.acknowledged_at = ctx.now
+        await log_entry(
+            ctx.repo,
+            ctx.require_case().id,
+            ctx.user.id,
+            ctx.now,
+            EntryKind.ACK,
+            item_id=reminder.item_id,
+            detail=str(reminder.number),
+        )
+
+    async def _moved(self, repo: Repo, event: RoomMoved) -> None:
+        case = await repo.case_by_room(event.network, event.room_id)
+        if case is not None:
+            case.room_id = event.new_room_id
+            log.info("the room of case %s moved to a new id", case.ref)
+
+    async def _standing(self, repo: Repo, event: BotStanding) -> None:
+        """The bot lost a case room, or lacks rights there: its case managers hear it, in their language."""
+        case = await repo.case_by_room(event.network, event.room_id)
+        if case is None or (event.present and not event.missing):
+            return
+        now = self._services.clock.now()
+        managers = [
+            u for m, u in await repo.members(case.id, Role.CASE_MANAGER) if m.state != MemberState.LEFT
+        ]
+        speaker = Speaker(repo, self._services, event.network, now)
+        if event.present:
+            await speaker.to_members(
+                case,
+                managers,
+                lambda readers: _(
+                    "{names}: to run this room I still need: {missing}. In the group's settings, make me an "
+                    "administrator with these rights.",
+                    names=", ".join(u.name for u in readers),
+                    missing="; ".join(room_need(need) for need in event.missing),
+                ),
+            )
+            return
+        log.warning("the bot lost the room of case %s", case.ref)
+        for manager in managers:
+            if manager.direct_room_id is None:
+                continue
+            with using(self._services.translator_for(manager)):
+                text = _(
+                    "I can no longer write in the room of case {ref}: I was removed from it or blocked. Add "
+                    "me back as an administrator; what I could not send there is lost for that room.",
+                    ref=case.ref,
+                )
+            await speaker.emit(Target(room_id=manager.direct_room_id), SendMessage(text))
 
     async def _invited(self, repo: Repo, event: BotInvited) -> None:
         """Join direct chats of case managers, staff and members of open cases; leave everything else.
@@ -209,35 +382,20 @@ class Dispatcher:
         as a command: the role held now, the state of the case now)."""
         if event.key.rstrip("\ufe0f") not in ACK_KEYS:
             return
-        row = await repo.delivered(event.network, event.target_event_id)
-        if row is None or row.reminder_id is None or row.acknowledged_at is not None or row.case_id is None:
+        found = await self._reminder_message(
+            repo, event.network, event.target_event_id, event.sender, event.room_id
+        )
+        if found is None:
             return
-        user = await repo.user(event.network, event.sender)
-        if user is None:
+        ctx, row, reminder = found
+        if row.acknowledged_at is not None:
             return
-        now = self._services.clock.now()
-        case = await repo.case_by_id(row.case_id)
-        ctx = Ctx(repo, self._services, event.network, event.room_id, user, now, case)
-        ctx.member = await repo.member(case.id, user.id)
-        with using(self._services.translator_for(user)):
+        with using(self._services.translator_for(ctx.user)):
             refused = refusal(ctx, "ack", ACKNOWLEDGE)
         if refused is not None:
-            log.info(
-                "reaction to reminder %s refused: not a current member or case not open", row.reminder_id
-            )
+            log.info("reaction to reminder %s refused: not a current member or case not open", reminder.id)
             return
-        row.acknowledged_by = user.id
-        row.acknowledged_at = now
-        reminder = await repo.session.get(Reminder, row.reminder_id)
-        await log_entry(
-            repo,
-            case.id,
-            user.id,
-            now,
-            EntryKind.ACK,
-            item_id=reminder.item_id if reminder else None,
-            detail=str(reminder.number) if reminder else None,
-        )
+        await self._acknowledge(ctx, row, reminder)
 
     async def _membership(self, repo: Repo, event: MemberJoined | MemberLeft) -> None:
         now = self._services.clock.now()
@@ -261,6 +419,8 @@ class Dispatcher:
         if case is None and not event.is_direct and not await self._for_unlinked_room(repo, event):
             return  # a group that is not a case room: only what opens or links a case is for the bot
         user = await repo.ensure_user(event.network, event.sender, now)
+        if event.sender_name and user.display_name is None:
+            user.display_name = event.sender_name[:128]
         if case is None and event.is_direct and user.direct_room_id != event.room_id:
             user.direct_room_id = event.room_id  # where what is only for them goes
         member = await repo.member(case.id, user.id) if case is not None else None

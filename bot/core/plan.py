@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.core import reminders
+from bot.core import cases, reminders
 from bot.core.context import Ctx, UserError
 from bot.core.log import log_entry
 from bot.core.render import status_name
@@ -32,7 +32,7 @@ async def need(ctx: Ctx, number: int) -> Need:
 async def owner(ctx: Ctx, handle: str) -> User:
     """A current member who may own a plan item: anyone but an observer."""
     case = ctx.require_case()
-    user = await ctx.repo.user(ctx.network, handle)
+    user = await cases.find_user(ctx, handle)
     member = await ctx.repo.member(case.id, user.id) if user else None
     if user is None or member is None or member.state == MemberState.LEFT:
         raise UserError(_("{name} is not a member of this case. See !members.", name=handle))

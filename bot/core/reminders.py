@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.context import Services, Speaker
+from bot.core.context import Services, Speaker, reminder_buttons
 from bot.core.recurrence import first_occurrence, next_occurrence
 from bot.core.render import describe_interval, role_name, status_name
 from bot.core.when import DEFAULT_TIME
@@ -117,7 +117,7 @@ def reminder_text(reminder: Reminder, users: dict[int, User]) -> str:
     owner reads it in the direct chat)."""
     if is_personal(reminder):
         owner = users.get(reminder.target_user_id or 0)
-        return _("a personal reminder of {name}'s", name=owner.handle if owner else "?")
+        return _("a personal reminder of {name}'s", name=owner.name if owner else "?")
     return reminder.text or ""
 
 
@@ -127,7 +127,7 @@ def describe_target(reminder: Reminder, users: dict[int, User]) -> str:
     if reminder.target_kind == TargetKind.ROLE and reminder.target_role:
         return _("every {role}", role=role_name(reminder.target_role))
     assert reminder.target_user_id is not None
-    return users[reminder.target_user_id].handle
+    return users[reminder.target_user_id].name
 
 
 async def _recipients(repo: Repo, reminder: Reminder) -> list[User] | None:
@@ -190,16 +190,29 @@ async def _fire_personal(
             )
             await speaker.emit(
                 Target(room_id=user.direct_room_id),
-                SendMessage(text, (user.handle,), reminder_id=reminder.id),
+                SendMessage(
+                    text,
+                    (user.handle,),
+                    reminder_id=reminder.id,
+                    mention_names=(user.name,),
+                    buttons=reminder_buttons(),
+                ),
             )
             return
         text = _(
             "{name}: your personal reminder {n} is due. Write to me in a direct chat once, and I will send "
             "personal reminders there with their text.",
-            name=user.handle,
+            name=user.name,
             n=reminder.number,
         )
-    await speaker.emit(Target(case_id=case.id), SendMessage(text, (user.handle,), reminder_id=reminder.id))
+        notice = SendMessage(
+            text,
+            (user.handle,),
+            reminder_id=reminder.id,
+            mention_names=(user.name,),
+            buttons=reminder_buttons(),
+        )
+    await speaker.emit(Target(case_id=case.id), notice)
 
 
 def _missed_and_next(reminder: Reminder, now: datetime) -> tuple[int, datetime | None]:
@@ -265,7 +278,7 @@ async def _report_stale(
                 "{names}: while I was offline, {n} reminders fell due more than {days} days ago; "
                 "I did not send them late:",
                 len(reminders),
-                names=", ".join(u.handle for u in readers),
+                names=", ".join(u.name for u in readers),
                 days=services.settings.catch_up_days,
             )
         ]
@@ -301,7 +314,7 @@ async def _fire_one(repo: Repo, services: Services, case: Case, reminder: Remind
         return _message(case, reminder, item, missed, late)
 
     def addressed(readers: list[User]) -> str:
-        return _("{names}: {text}", names=", ".join(u.handle for u in readers), text=message())
+        return _("{names}: {text}", names=", ".join(u.name for u in readers), text=message())
 
     if is_personal(reminder) and recipients:
         await _fire_personal(speaker, case, reminder, recipients[0], message)

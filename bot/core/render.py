@@ -50,7 +50,7 @@ def domain_name(domain: NeedDomain | str) -> str:
 
 
 def names(users: Sequence[User]) -> str:
-    return ", ".join(u.handle for u in users)
+    return ", ".join(u.name for u in users)
 
 
 def describe_interval(interval: Interval) -> str:
@@ -83,7 +83,7 @@ def item_line(
 ) -> str:
     parts = [f"#{item.number} {item.text}" if numbered else item.text]
     if item.owner_id is not None:
-        name = owners.users[item.owner_id].handle
+        name = owners.users[item.owner_id].name
         if item.owner_id in owners.current:
             parts.append(_("owner: {name}", name=name))
         else:
@@ -135,3 +135,15 @@ def render_plan(
     elif case.status != CaseStatus.CLOSED:
         lines.append(_("No review scheduled (!review every <interval>)."))
     return "\n".join(lines)
+
+
+def room_need(need: str) -> str:
+    """What the bot lacks in a group (bot.domain.events.ROOM_NEEDS), for the case manager to fix."""
+    texts = {
+        "admin": _("to be an administrator of the group"),
+        "invite": _("the right to invite users (for invitation links and join requests)"),
+        "restrict": _("the right to ban users (to remove members)"),
+        "title": _("the right to change the group info (its name)"),
+        "read": _("to see all messages (as an administrator, or with privacy mode off in BotFather)"),
+    }
+    return texts.get(need, need)

@@ -19,6 +19,8 @@ class TextMessage:
     sender: str
     text: str
     is_direct: bool
+    # The sender's name on the network, where its ids mean nothing to people (Telegram).
+    sender_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,17 +61,89 @@ class BotInvited:
     is_direct: bool = False
 
 
-Event = TextMessage | MemberJoined | MemberLeft | ReactionAdded | BotInvited
-EVENT_TYPES: tuple[type[Event], ...] = (TextMessage, MemberJoined, MemberLeft, ReactionAdded, BotInvited)
+@dataclass(frozen=True)
+class JoinRequested:
+    """Someone asked to join a room through an invitation link (Telegram join requests)."""
+
+    network: str
+    event_id: str
+    room_id: str
+    user: str
+    user_name: str
+    link: str
+
+
+@dataclass(frozen=True)
+class ButtonPressed:
+    """A button under one of the bot's messages was pressed; `message_id` is what the send answered."""
+
+    network: str
+    event_id: str
+    room_id: str
+    sender: str
+    message_id: str
+    data: str
+    sender_name: str = ""
+
+
+@dataclass(frozen=True)
+class RoomMoved:
+    """The network gave a room a new id (a Telegram group upgraded to a supergroup)."""
+
+    network: str
+    event_id: str
+    room_id: str
+    new_room_id: str
+
+
+@dataclass(frozen=True)
+class BotStanding:
+    """What the bot can do in a room changed: it was removed or blocked (`present` False), or its rights
+    were checked and `missing` names what it lacks there (see `ROOM_NEEDS`)."""
+
+    network: str
+    event_id: str
+    room_id: str
+    present: bool
+    missing: tuple[str, ...] = ()
+
+
+# What the bot may lack in a group it has to run as a case room.
+ROOM_NEEDS = ("admin", "invite", "restrict", "title", "read")
+
+Event = (
+    TextMessage
+    | MemberJoined
+    | MemberLeft
+    | ReactionAdded
+    | BotInvited
+    | JoinRequested
+    | ButtonPressed
+    | RoomMoved
+    | BotStanding
+)
+EVENT_TYPES: tuple[type[Event], ...] = (
+    TextMessage,
+    MemberJoined,
+    MemberLeft,
+    ReactionAdded,
+    BotInvited,
+    JoinRequested,
+    ButtonPressed,
+    RoomMoved,
+    BotStanding,
+)
 
 
 @dataclass(frozen=True)
 class SendMessage:
     """A message to a room. `mentions` are the network user ids the message addresses.
 
-    `link_room_id` asks the adapter to add a link to that room (the sender fills it in from
-    `link_case_id` once the case room exists). `reminder_id` marks a reminder, which members can
-    acknowledge; the adapter answers the network's id of the message so a reaction can find it.
+    `mention_names` are the names the text calls them by (same order), for networks that link a name
+    to its person. `link_room_id` asks the adapter to add a link to that room (the sender fills it in
+    from `link_case_id` once the case room exists). `reminder_id` marks a reminder, which members can
+    acknowledge; the adapter answers the network's id of the message so a reaction or a button press can
+    find it. `buttons` are (label, data) pairs, shown where the network has buttons.
     """
 
     kind: ClassVar[str] = "send_message"
@@ -79,6 +153,8 @@ class SendMessage:
     link_case_id: int | None = None
     link_room_id: str | None = None
     reminder_id: int | None = None
+    mention_names: tuple[str, ...] = ()
+    buttons: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +176,8 @@ class LinkRoom:
     kind: ClassVar[str] = "link_room"
     case_ref: str
     room_id: str
+    # The room's new title, where the network lets the bot set it ("<REF> · <label>").
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,7 +208,31 @@ class Kick:
     reason: str = ""
 
 
-Effect = SendMessage | CreateCaseRoom | LinkRoom | Invite | Kick | JoinRoom | LeaveRoom
+@dataclass(frozen=True)
+class SendJoinLink:
+    """Make a link to ask to join `group` (one person's, named `name`) and send `text` with the link in
+    place of `{link}` to the target room (the invitee's direct chat). Networks that invite by link only."""
+
+    kind: ClassVar[str] = "send_join_link"
+    group: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerJoin:
+    """Approve or decline `user`'s request to join the target room; the link it came through is revoked
+    either way (it was meant for one person, and used)."""
+
+    kind: ClassVar[str] = "answer_join"
+    user: str
+    approve: bool
+    link: str = ""
+
+
+Effect = (
+    SendMessage | CreateCaseRoom | LinkRoom | Invite | Kick | JoinRoom | LeaveRoom | SendJoinLink | AnswerJoin
+)
 EFFECT_TYPES: tuple[type[Effect], ...] = (
     SendMessage,
     CreateCaseRoom,
@@ -139,6 +241,8 @@ EFFECT_TYPES: tuple[type[Effect], ...] = (
     Kick,
     JoinRoom,
     LeaveRoom,
+    SendJoinLink,
+    AnswerJoin,
 )
 
 
@@ -156,13 +260,15 @@ def effect_to_json(effect: Effect) -> dict[str, Any]:
     return data
 
 
+def _frozen(value: Any) -> Any:
+    """JSON gives lists back; the dataclasses hold tuples (of tuples, for buttons)."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+
+
 def effect_from_json(data: dict[str, Any]) -> Effect:
     payload = dict(data)
     kind = payload.pop("kind")
     for cls in EFFECT_TYPES:
         if cls.kind == kind:
-            for key, value in payload.items():
-                if isinstance(value, list):
-                    payload[key] = tuple(value)
-            return cls(**payload)
+            return cls(**{key: _frozen(value) for key, value in payload.items()})
     raise ValueError(f"unknown effect kind {kind!r}")

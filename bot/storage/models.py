@@ -64,7 +64,14 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # The user's direct chat with the bot, where what is only for them (a personal reminder) goes.
     direct_room_id: Mapped[str | None] = mapped_column(String(255))
+    # The name shown for the user where the network id means nothing to people (Telegram's numeric ids):
+    # the name a case manager invited them by, else their name on the network.
+    display_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.handle
 
 
 class CaseSequence(Base):
@@ -214,6 +221,25 @@ class OutboxRow(Base):
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A "snooze 1 day" button was pressed on this reminder message (once is enough).
+    snoozed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Invitation(Base):
+    """An invitation by link, where the bot cannot add people by id (Telegram): a single-use token,
+    stored hashed, that binds whoever opens it first, before it expires, to the invited member."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when someone opened the link: the invitation is bound to them and cannot be used again.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class InboxRow(Base):

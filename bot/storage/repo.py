@@ -19,6 +19,7 @@ from bot.storage.models import (
     CaseSequence,
     Dialog,
     InboxRow,
+    Invitation,
     Member,
     Need,
     OutboxRow,
@@ -54,6 +55,38 @@ class Repo:
             user = User(network=network, handle=handle, created_at=now)
             await self.add(user)
         return user
+
+    async def merge_user(self, placeholder: User, user: User) -> None:
+        """Everything that points at `placeholder` (an invitee known by name only) points at `user` from
+        now on, and the placeholder is deleted. Every mapped column that refers to users is followed, so
+        no reference is left behind when the schema grows; rows are changed as objects, so what the
+        session holds stays true."""
+        await self.session.flush()
+        for mapper in Base.registry.mappers:
+            for attribute in mapper.column_attrs:
+                column = attribute.columns[0]
+                if not any(fk.column.table.name == "users" for fk in column.foreign_keys):
+                    continue
+                rows = await self.session.scalars(
+                    select(mapper.class_).where(getattr(mapper.class_, attribute.key) == placeholder.id)
+                )
+                for row in rows:
+                    setattr(row, attribute.key, user.id)
+        await self.session.flush()
+        await self.session.delete(placeholder)
+        await self.session.flush()
+
+    async def invitation(self, token_hash: str) -> Invitation | None:
+        return await self.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+
+    async def invitation_of(self, member_id: int) -> Invitation | None:
+        """The latest invitation by link of a member."""
+        return await self.session.scalar(
+            select(Invitation)
+            .where(Invitation.member_id == member_id)
+            .order_by(Invitation.id.desc())
+            .limit(1)
+        )
 
     # cases -----------------------------------------------------------------------------------------
     async def next_case_ref(self, year: int) -> str:

@@ -23,8 +23,9 @@ class ConsoleDriver:
         assert answers, (text, [m.text for m in messages])
         return answers[0]
 
-    async def join(self, who: str) -> None:
-        return None  # people in the console accept their invitations at once
+    async def invite(self, who: str, role: str) -> None:
+        # People in the console accept their invitations at once.
+        await self.command("alice", f"!invite {who} as {role}", f"I invited {who} as {role}")
 
     async def greeted(self, who: str, expect: str) -> None:
         assert any(f"Welcome, {who}." in g and expect in g for g in self.greetings)

@@ -7,9 +7,10 @@ import pytest
 from bot.adapters.base import EffectDispatch, effect_method
 from bot.adapters.console import ConsoleAdapter
 from bot.adapters.matrix.adapter import MatrixAdapter
+from bot.adapters.telegram.adapter import TelegramAdapter
 from bot.domain.events import EFFECT_TYPES, Effect, effect_from_json, effect_to_json
 
-ADAPTERS: list[type[EffectDispatch]] = [ConsoleAdapter, MatrixAdapter]
+ADAPTERS: list[type[EffectDispatch]] = [ConsoleAdapter, MatrixAdapter, TelegramAdapter]
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda a: a.__name__)
@@ -23,7 +24,17 @@ def test_effect_union_and_tuple_agree() -> None:
 
 
 def test_effects_survive_the_outbox_round_trip() -> None:
-    from bot.domain.events import CreateCaseRoom, Invite, JoinRoom, Kick, LeaveRoom, LinkRoom, SendMessage
+    from bot.domain.events import (
+        AnswerJoin,
+        CreateCaseRoom,
+        Invite,
+        JoinRoom,
+        Kick,
+        LeaveRoom,
+        LinkRoom,
+        SendJoinLink,
+        SendMessage,
+    )
 
     samples: list[Effect] = [
         SendMessage("hi", ("bob",), True),
@@ -34,6 +45,10 @@ def test_effects_survive_the_outbox_round_trip() -> None:
         JoinRoom(),
         LeaveRoom(),
         SendMessage("x", link_case_id=1, link_room_id="!r", reminder_id=3),
+        SendMessage("y", ("1",), reminder_id=3, mention_names=("Bob",), buttons=(("✅ Done", "done"),)),
+        LinkRoom("C-1", "-100", "C-1 · label"),
+        SendJoinLink("-100", "caseroom C-1 #3", "Open {link}"),
+        AnswerJoin("42", False, "https://t.me/+abc"),
     ]
     assert {type(s) for s in samples} == set(EFFECT_TYPES)
     for sample in samples:

@@ -29,7 +29,9 @@ class MatrixDriver:
         await person.say(self.room, text)
         return (await person.answer(self.bot.user_id, self.room, expect, after=before)).body
 
-    async def join(self, who: str) -> None:
+    async def invite(self, who: str, role: str) -> None:
+        user = self.user(who)
+        await self.command("alice", f"!invite {user} as {role}", f"I invited {user} as {role}")
         await self.people[who].join_invite(self.room)
 
     async def greeted(self, who: str, expect: str) -> None:

@@ -40,6 +40,7 @@ from bot.adapters.matrix.session import StoredSession, load_session, save_sessio
 from bot.core.context import Network
 from bot.delivery.outbox import DeliveryError
 from bot.domain.events import (
+    AnswerJoin,
     BotInvited,
     CreateCaseRoom,
     Effect,
@@ -52,6 +53,7 @@ from bot.domain.events import (
     MemberJoined,
     MemberLeft,
     ReactionAdded,
+    SendJoinLink,
     SendMessage,
     TextMessage,
 )
@@ -430,6 +432,12 @@ class MatrixAdapter(EffectDispatch):
         levels = dict(current.content)
         levels["users"] = {**levels.get("users", {}), **users}
         check(await self.client.room_put_state(room_id, "m.room.power_levels", levels))
+
+    async def do_send_join_link(self, room_id: str | None, effect: SendJoinLink, txn_id: str) -> str | None:
+        raise DeliveryError("Matrix invites by user id; join links are not used", permanent=True)
+
+    async def do_answer_join(self, room_id: str | None, effect: AnswerJoin, txn_id: str) -> str | None:
+        raise DeliveryError("Matrix has no join requests to answer", permanent=True)
 
     async def do_kick(self, room_id: str | None, effect: Kick, txn_id: str) -> str | None:
         assert room_id is not None

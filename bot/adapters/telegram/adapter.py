@@ -1,0 +1,517 @@
+"""Telegram: updates become neutral events; effects become Bot API requests.
+
+The adapter owns its update loop instead of python-telegram-bot's Updater, which confirms an update
+before its handler has run and keeps the offset in memory: here each update is recorded in the inbox,
+then the next offset is stored in the database, and only then is Telegram polled again (which confirms
+what came before). Handling comes from the inbox, once.
+
+Telegram has no idempotency key for sends: a message that Telegram accepted just before a crash, before
+the outbox row was marked sent, is sent again after the restart. That window is the time between
+Telegram's answer and the commit that follows it (see the README for the measured figure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import re
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+    ChatMember,
+    ChatMemberAdministrator,
+    ChatMemberOwner,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.adapters.base import EffectDispatch
+from bot.adapters.telegram.limits import SendLimits
+from bot.adapters.telegram.render import pieces
+from bot.core.context import Network
+from bot.delivery.outbox import DeliveryError, no_failpoint
+from bot.domain.events import (
+    AnswerJoin,
+    BotStanding,
+    ButtonPressed,
+    CreateCaseRoom,
+    Effect,
+    Event,
+    Invite,
+    JoinRequested,
+    JoinRoom,
+    Kick,
+    LeaveRoom,
+    LinkRoom,
+    MemberJoined,
+    MemberLeft,
+    RoomMoved,
+    SendJoinLink,
+    SendMessage,
+    TextMessage,
+)
+from bot.settings import TelegramSettings
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+# In commands, people are named by the name they were invited by (or their numeric id).
+USER_REF = re.compile(r"@?[^\W\d_][\w.'-]{0,63}|\d{1,20}")
+ALLOWED_UPDATES = ("message", "callback_query", "chat_join_request", "chat_member", "my_chat_member")
+# A command addressed to a bot: "/plan@some_bot add ..." (the bot name is optional).
+COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)")
+PRESENT = ("member", "administrator", "creator", "restricted")
+JOIN_LINK_HOURS = 24
+
+
+class Host(Protocol):
+    """What the adapter needs from the application (bot.app.App)."""
+
+    async def cursor(self, network: str) -> str | None: ...
+
+    async def set_cursor(self, network: str, value: str) -> None: ...
+
+    async def record(self, event: Event) -> None: ...
+
+    async def process(self, network: str) -> None: ...
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _name(first: str, last: str | None) -> str:
+    return f"{first} {last}".strip() if last else first
+
+
+class TelegramAdapter(EffectDispatch):
+    network = NAME
+
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        bot: Bot | None = None,
+        limits: SendLimits | None = None,
+        failpoint: Callable[[str], None] = no_failpoint,
+    ) -> None:
+        self._settings = settings
+        self.bot = bot or Bot(settings.token, base_url=settings.base_url)
+        self._limits = limits or SendLimits()
+        self._failpoint = failpoint
+        self._stopping = asyncio.Event()
+        self._host: Host | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # Chats where Telegram answered 403 (the bot was removed or blocked): nothing more is sent there
+        # until the bot is back. Groups upgraded to supergroups: old id -> new id.
+        self._forbidden: set[int] = set()
+        self._moved: dict[int, int] = {}
+        self.bot_id = 0
+        self.username = ""
+        self.reads_all = False
+        self.info = self._network()
+
+    def _network(self) -> Network:
+        return Network(
+            NAME,
+            USER_REF,
+            "bob",
+            frozenset(self._settings.staff),
+            creates_rooms=False,
+            invites_by_id=False,
+            invite_link=f"https://t.me/{self.username}?start={{token}}",
+        )
+
+    # session -------------------------------------------------------------------------------------------
+    async def connect(
+        self, menus: Mapping[str | None, tuple[Sequence[tuple[str, str]], Sequence[tuple[str, str]]]]
+    ) -> None:
+        """Learn who the bot is, and set its command menus: per language, for groups and private chats
+        (`menus[language] = (group commands, private commands)`; the None language is the default)."""
+        await self.bot.initialize()
+        me = await self.bot.get_me()
+        self.bot_id, self.username = me.id, me.username or ""
+        self.reads_all = bool(me.can_read_all_group_messages)
+        self.info = self._network()
+        for language, (in_groups, in_private) in menus.items():
+            for scope, entries in (
+                (BotCommandScopeAllGroupChats(), in_groups),
+                (BotCommandScopeAllPrivateChats(), in_private),
+                *(((BotCommandScopeDefault(), in_private),) if language is None else ()),
+            ):
+                await self.bot.set_my_commands(
+                    [BotCommand(name, summary) for name, summary in entries],
+                    scope=scope,
+                    language_code=language,
+                )
+        log.info("telegram bot @%s ready (sees all group messages: %s)", self.username, self.reads_all)
+
+    async def close(self) -> None:
+        self._stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.bot.shutdown()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # updates ---------------------------------------------------------------------------------------
+    async def run(self, host: Host) -> None:
+        """Poll until closed; a failed poll is retried (a 409 means a webhook is set or another process
+        polls: say so)."""
+        self._host = host
+        await self.bot.delete_webhook()
+        while not self._stopping.is_set():
+            try:
+                await self.poll_once(host, self._settings.poll_timeout_seconds)
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error.retry_after))
+            except TelegramError as error:
+                log.warning(
+                    "getUpdates failed (%s: %s); retrying in 5 s", type(error).__name__, error.message
+                )
+                await asyncio.sleep(5)
+            except OSError as error:
+                log.warning("getUpdates failed (%s); retrying in 5 s", type(error).__name__)
+                await asyncio.sleep(5)
+
+    async def poll_once(self, host: Host, wait_seconds: int) -> int:
+        """One long poll: record what came, move the stored offset past it, handle it. Returns how many
+        updates came."""
+        self._host = host
+        cursor = await host.cursor(NAME)
+        updates = await self.bot.get_updates(
+            offset=int(cursor) if cursor else None,
+            timeout=wait_seconds,
+            allowed_updates=list(ALLOWED_UPDATES),
+            read_timeout=wait_seconds + 10,
+        )
+        for update in updates:
+            await self.record_update(host, update)
+        if updates:
+            self._failpoint("telegram.after_record")
+            await host.set_cursor(NAME, str(updates[-1].update_id + 1))
+            self._failpoint("telegram.after_cursor")
+            for update in updates:
+                if update.callback_query is not None:
+                    await self._answer_press(update.callback_query.id)
+        await host.process(NAME)
+        return len(updates)
+
+    async def record_update(self, host: Host, update: Update) -> None:
+        for event in await self.convert(update):
+            await host.record(event)
+
+    async def _answer_press(self, query_id: str) -> None:
+        """A pressed button stops spinning at once; what it does is answered in the chat. Too old a
+        query (after a restart) cannot be answered any more, which is fine."""
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as error:
+            log.info("callback query not answered (%s)", type(error).__name__)
+
+    async def convert(self, update: Update) -> list[Event]:
+        """The neutral events an update means (most mean one, some none)."""
+        uid = f"u{update.update_id}"
+        if update.message is not None:
+            return self._message(uid, update.message)
+        if update.callback_query is not None:
+            query = update.callback_query
+            message = query.message
+            if message is None or query.data is None:
+                return []
+            chat = message.chat.id
+            return [
+                ButtonPressed(
+                    NAME,
+                    uid,
+                    str(chat),
+                    str(query.from_user.id),
+                    f"{chat}:{message.message_id}",
+                    query.data,
+                    _name(query.from_user.first_name, query.from_user.last_name),
+                )
+            ]
+        if update.chat_join_request is not None:
+            request = update.chat_join_request
+            link = request.invite_link
+            ours = link is not None and link.creator.id == self.bot_id
+            return [
+                JoinRequested(
+                    NAME,
+                    uid,
+                    str(request.chat.id),
+                    str(request.from_user.id),
+                    _name(request.from_user.first_name, request.from_user.last_name),
+                    link.invite_link if link is not None and ours else "",
+                )
+            ]
+        if update.chat_member is not None:
+            change = update.chat_member
+            user = str(change.new_chat_member.user.id)
+            before, after = change.old_chat_member.status in PRESENT, change.new_chat_member.status in PRESENT
+            if after and not before:
+                return [MemberJoined(NAME, uid, str(change.chat.id), user)]
+            if before and not after:
+                return [MemberLeft(NAME, uid, str(change.chat.id), user)]
+            return []
+        if update.my_chat_member is not None:
+            change = update.my_chat_member
+            chat = change.chat.id
+            if change.new_chat_member.status not in PRESENT:
+                self._forbidden.add(chat)
+                return [BotStanding(NAME, uid, str(chat), False)]
+            self._forbidden.discard(chat)
+            if change.chat.type == "private":
+                return []
+            return [
+                BotStanding(NAME, uid, str(chat), True, await self._missing(chat, change.new_chat_member))
+            ]
+        return []
+
+    def _message(self, uid: str, message: Message) -> list[Event]:
+        chat = message.chat.id
+        if message.migrate_to_chat_id is not None:
+            self._moved[chat] = message.migrate_to_chat_id
+            return [RoomMoved(NAME, uid, str(chat), str(message.migrate_to_chat_id))]
+        if message.text is None or message.from_user is None or message.from_user.is_bot:
+            return []
+        text = message.text
+        found = COMMAND.match(text)
+        if found is not None:
+            addressed = found.group(2)
+            if addressed is not None and addressed.lower() != self.username.lower():
+                return []  # a command for another bot in the group
+            text = "!" + found.group(1) + text[found.end() :]
+        sender = message.from_user
+        return [
+            TextMessage(
+                NAME,
+                uid,
+                str(chat),
+                str(sender.id),
+                text,
+                message.chat.type == "private",
+                _name(sender.first_name, sender.last_name),
+            )
+        ]
+
+    async def _missing(self, chat: int, member: ChatMember | None = None) -> tuple[str, ...]:
+        """What the bot lacks in a group to run it as a case room (bot.domain.events.ROOM_NEEDS)."""
+        if member is None:
+            member = await self.bot.get_chat_member(chat, self.bot_id)
+        if isinstance(member, ChatMemberOwner):
+            return ()
+        if not isinstance(member, ChatMemberAdministrator):
+            return ("admin",) if self.reads_all else ("admin", "read")
+        missing = []
+        if not member.can_invite_users:
+            missing.append("invite")
+        if not member.can_restrict_members:
+            missing.append("restrict")
+        if not member.can_change_info:
+            missing.append("title")
+        return tuple(missing)
+
+    # webhook ---------------------------------------------------------------------------------------
+    async def serve_webhook(self, host: Host) -> web.AppRunner:
+        """Receive updates by webhook: a request without the secret gets 403 and is not recorded."""
+        assert self._settings.webhook_url and self._settings.secret_token
+        self._host = host
+        runner = web.AppRunner(self.webhook_app(host))
+        await runner.setup()
+        site = web.TCPSite(runner, self._settings.webhook_listen, self._settings.webhook_port)
+        await site.start()
+        await self.bot.set_webhook(
+            self._settings.webhook_url,
+            secret_token=self._settings.secret_token,
+            allowed_updates=list(ALLOWED_UPDATES),
+        )
+        return runner
+
+    def webhook_app(self, host: Host) -> web.Application:
+        secret = (self._settings.secret_token or "").encode()
+
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode()
+            if not secret or not hmac.compare_digest(given, secret):
+                log.warning("webhook request without the right secret refused")
+                return web.Response(status=403)
+            try:
+                update = Update.de_json(await request.json(), self.bot)
+            except (ValueError, TypeError, KeyError):
+                return web.Response(status=400)
+            await self.record_update(host, update)
+            if update.callback_query is not None:
+                await self._answer_press(update.callback_query.id)
+            self._spawn(host.process(NAME))
+            return web.Response(status=200)
+
+        app = web.Application()
+        app.router.add_post("/", receive)
+        app.router.add_post("/{path:.*}", receive)
+        return app
+
+    # effects ---------------------------------------------------------------------------------------
+    def _chat(self, room_id: str | None) -> int:
+        assert room_id is not None
+        chat = int(room_id)
+        while chat in self._moved:
+            chat = self._moved[chat]
+        return chat
+
+    async def deliver(self, room_id: str | None, effect: Effect, txn_id: str) -> str | None:
+        try:
+            return await EffectDispatch.deliver(self, room_id, effect, txn_id)
+        except RetryAfter as error:
+            seconds = _seconds(error.retry_after)
+            self._limits.pause(seconds)
+            raise DeliveryError(f"429: retry after {seconds:.0f}s", seconds) from error
+        except Forbidden as error:
+            chat = self._chat(room_id)
+            self._forbidden.add(chat)
+            self._report(BotStanding(NAME, f"403:{chat}:{txn_id}", str(chat), False))
+            raise DeliveryError(f"403: {error.message}", permanent=True) from error
+        except BadRequest as error:
+            raise DeliveryError(f"400: {error.message}", permanent=True) from error
+        except (NetworkError, OSError) as error:  # TimedOut is a NetworkError
+            raise DeliveryError(f"network: {type(error).__name__}", 5.0) from error
+
+    def _report(self, event: Event) -> None:
+        """Tell the core something learnt while sending (a chat lost, a group moved), outside the flush."""
+        host = self._host
+        if host is None:
+            return
+
+        async def report() -> None:
+            await host.record(event)
+            await host.process(NAME)
+
+        self._spawn(report())
+
+    async def _send(self, chat: int, first: bool, **kwargs: Any) -> Message:
+        """One request to send, within the limits: before the first piece of a message the row waits its
+        turn (the outbox tries other chats meanwhile); later pieces wait here, since the first is out."""
+        if chat in self._forbidden:
+            raise DeliveryError("the bot was removed or blocked in this chat", permanent=True)
+        while (wait := self._limits.wait(chat)) > 0:
+            if first:
+                raise DeliveryError("sending limit", wait)
+            await asyncio.sleep(wait)
+        try:
+            return await self.bot.send_message(chat, **kwargs)
+        except ChatMigrated as error:
+            self._moved[chat] = error.new_chat_id
+            self._report(RoomMoved(NAME, f"moved:{chat}", str(chat), str(error.new_chat_id)))
+            return await self.bot.send_message(error.new_chat_id, **kwargs)
+
+    async def do_send_message(self, room_id: str | None, effect: SendMessage, txn_id: str) -> str | None:
+        chat = self._chat(room_id)
+        parts = pieces(effect)
+        markup = (
+            InlineKeyboardMarkup(
+                [[InlineKeyboardButton(label, callback_data=data) for label, data in effect.buttons]]
+            )
+            if effect.buttons
+            else None
+        )
+        sent: Message | None = None
+        for index, (formatted, plain) in enumerate(parts):
+            last = index == len(parts) - 1
+            sent = await self._send_piece(chat, index == 0, formatted, plain, markup if last else None)
+        assert sent is not None
+        return f"{sent.chat.id}:{sent.message_id}"
+
+    async def _send_piece(
+        self, chat: int, first: bool, formatted: str, plain: str, markup: InlineKeyboardMarkup | None
+    ) -> Message:
+        try:
+            return await self._send(
+                chat, first, text=formatted, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except BadRequest as error:
+            if "can't parse entities" not in error.message.lower():
+                raise
+            log.warning("Telegram refused the formatting of a message; sending it as plain text")
+            return await self._send(chat, False, text=plain, reply_markup=markup)
+
+    async def do_create_case_room(
+        self, room_id: str | None, effect: CreateCaseRoom, txn_id: str
+    ) -> str | None:
+        raise DeliveryError("Telegram bots cannot create groups; case rooms are linked", permanent=True)
+
+    async def do_link_room(self, room_id: str | None, effect: LinkRoom, txn_id: str) -> str | None:
+        """Name the group after its case, and tell the case managers what rights the bot still lacks."""
+        chat = self._chat(effect.room_id)
+        if effect.title:
+            try:
+                await self.bot.set_chat_title(chat, effect.title[:128])
+            except BadRequest as error:
+                log.info("group title not set (%s)", error.message)
+        self._report(BotStanding(NAME, f"linked:{chat}:{txn_id}", str(chat), True, await self._missing(chat)))
+        return str(chat)
+
+    async def do_invite(self, room_id: str | None, effect: Invite, txn_id: str) -> str | None:
+        raise DeliveryError("Telegram bots cannot add people; invitations go by link", permanent=True)
+
+    async def do_send_join_link(self, room_id: str | None, effect: SendJoinLink, txn_id: str) -> str | None:
+        """A join-request link for one person (Telegram does not allow a member limit on those: the bot
+        approves only its invitee and revokes the link once used), sent to their private chat."""
+        group = self._chat(effect.group)
+        expires = datetime.now(UTC) + timedelta(hours=JOIN_LINK_HOURS)
+        link = await self.bot.create_chat_invite_link(
+            group, expire_date=expires, name=effect.name[:32], creates_join_request=True
+        )
+        text = effect.text.replace("{link}", link.invite_link)
+        message = await self._send_piece(
+            self._chat(room_id), False, pieces(SendMessage(text))[0][0], text, None
+        )
+        return f"{message.chat.id}:{message.message_id}"
+
+    async def do_answer_join(self, room_id: str | None, effect: AnswerJoin, txn_id: str) -> str | None:
+        chat = self._chat(room_id)
+        try:
+            if effect.approve:
+                await self.bot.approve_chat_join_request(chat, int(effect.user))
+            else:
+                await self.bot.decline_chat_join_request(chat, int(effect.user))
+        except BadRequest as error:
+            if "HIDE_REQUESTER_MISSING" not in error.message.upper():
+                raise
+            log.info("join request answered already")  # a retry after a crash
+        if effect.link:
+            try:
+                await self.bot.revoke_chat_invite_link(chat, effect.link)
+            except BadRequest as error:
+                log.info("invitation link not revoked (%s)", error.message)
+        return None
+
+    async def do_kick(self, room_id: str | None, effect: Kick, txn_id: str) -> str | None:
+        """Removal without a permanent ban: ban (which removes), then lift the ban."""
+        if not effect.user.isdigit():
+            return None
+        chat = self._chat(room_id)
+        await self.bot.ban_chat_member(chat, int(effect.user))
+        await self.bot.unban_chat_member(chat, int(effect.user), only_if_banned=True)
+        return None
+
+    async def do_join_room(self, room_id: str | None, effect: JoinRoom, txn_id: str) -> str | None:
+        return None  # nothing to join on Telegram: a private chat is open once the person writes
+
+    async def do_leave_room(self, room_id: str | None, effect: LeaveRoom, txn_id: str) -> str | None:
+        await self.bot.leave_chat(self._chat(room_id))
+        return None
