@@ -42,8 +42,23 @@ class Flusher:
         self.senders = senders
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flushes: set[asyncio.Task[None]] = set()
 
     async def __call__(self) -> None:
+        """Flush, in a task of its own that the caller's cancellation (a stop, mid-poll or mid-ring) does
+        not interrupt: a send the network accepted is always recorded as sent. `drain` waits for it."""
+        task = asyncio.get_running_loop().create_task(self._flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+        await asyncio.shield(task)
+
+    async def drain(self, within: float = 10.0) -> None:
+        """Let the flushes under way finish (a stop waits for them before closing the connections)."""
+        self.stop()
+        if self._flushes:
+            await asyncio.wait(set(self._flushes), timeout=within)
+
+    async def _flush(self) -> None:
         wait = await flush_all(self.senders)
         if self._timer is not None:
             self._timer.cancel()
@@ -156,10 +171,14 @@ class App:
         async with self.sessions.begin() as session:
             await Repo(session).set_cursor(network, value, self.services.clock.now())
 
+    async def drain(self) -> None:
+        """Stop ringing and let the sends under way finish: call it before closing the adapters."""
+        await self.alarm.stop()
+        await self.flusher.drain()
+
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
-        self.flusher.stop()
-        await self.alarm.stop()
+        await self.drain()
         await self.leadership.release()
         await self.engine.dispose()

@@ -174,6 +174,7 @@ async def _networks(settings: Settings, upgrade_command: str) -> None:
     finally:
         if webhook is not None:
             await webhook.cleanup()
+        await app.drain()  # a message the network accepted is recorded as sent before the connections close
         if matrix is not None:
             await matrix.close()
         if telegram is not None:

@@ -114,6 +114,10 @@ class TelegramSettings(BaseModel):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     poll_timeout_seconds: int = Field(default=30, ge=0, le=50)
+    # Telegram's documented limits; the bot keeps under them rather than collecting 429s.
+    chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    group_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
+    messages_per_second: int = Field(default=30, ge=1, le=10_000)
 
     @field_validator("token")
     @classmethod

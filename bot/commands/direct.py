@@ -99,6 +99,11 @@ async def run_start(ctx: Ctx, v: Values) -> None:
     """What a network sends when someone opens the bot (Telegram: /start, or an invitation link)."""
     token = v.opt("invitation", str)
     if token is None:
+        waiting = await cases.awaiting_join(ctx)
+        if waiting is not None:  # opened their link, but never answered or used what followed
+            case, member = waiting
+            await start_dialog(ctx, "welcome", {"ref": case.ref, "member_id": member.id})
+            return
         await ctx.reply(
             _(
                 "Hello! I coordinate care around a person: the service plan, what everyone does and the "

@@ -132,8 +132,9 @@ async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) ->
         user = await ctx.repo.ensure_user(ctx.network, handle, ctx.now)
         member = await ctx.repo.member(case.id, user.id)
     else:
-        # By link: until someone opens it, the invitee is a name without a network id.
-        found = await find_user(ctx, handle)
+        # By link: until someone opens it, the invitee is a name without a network id. Only a member of
+        # that very name is them: someone who merely shares a first name is someone else.
+        found = await find_user(ctx, handle, by_first_name=False)
         current = await ctx.repo.member(case.id, found.id) if found else None
         if current is not None and current.state != MemberState.LEFT:
             raise UserError(
@@ -223,18 +224,24 @@ def names_match(name: str, word: str) -> bool:
     return word in (name, name.replace(" ", "_"), name.replace(" ", ""))
 
 
-async def find_user(ctx: Ctx, word: str) -> User | None:
+def first_name(name: str) -> str:
+    """The first word of a name, "_" counting as a space as it does in commands (someone invited as
+    Anna_Schmidt is an Anna)."""
+    words = name.replace("_", " ").split()
+    return words[0] if words else ""
+
+
+async def find_user(ctx: Ctx, word: str, by_first_name: bool = True) -> User | None:
     """The user a command names: by network id, or, where people are known by name (invitations by link),
-    by the name of a current member of the case in context. A name several members share is refused,
-    with their ids: the bot does not pick one."""
+    by the name of a current member of the case in context, else by their first name. A name several
+    members share is refused, with their names: the bot does not pick one."""
     user = await ctx.repo.user(ctx.network, word)
     if user is not None or ctx.net.invites_by_id or ctx.case is None:
         return user
     current = [u for m, u in await ctx.repo.members(ctx.case.id) if m.state != MemberState.LEFT]
     found = [u for u in current if names_match(u.name, word)]
-    if not found:
-        first = [u for u in current if u.name.split() and names_match(u.name.split()[0], word)]
-        found = first
+    if not found and by_first_name:
+        found = [u for u in current if first_name(u.name) and names_match(first_name(u.name), word)]
     if len(found) > 1:
         raise UserError(
             _(
@@ -468,3 +475,15 @@ async def open_invitation(ctx: Ctx, token: str) -> tuple[Case, Member] | None:
     if name:
         ctx.user.display_name = name  # the name the care team knows them by
     return case, member
+
+
+async def awaiting_join(ctx: Ctx) -> tuple[Case, Member] | None:
+    """A case the sender was invited to by link and opened it, but has not joined yet (the language
+    question expired, or the join link was lost): `/start` offers it again."""
+    for case, member in await ctx.repo.cases_of(ctx.user.id):
+        if member.state != MemberState.INVITED:
+            continue
+        invitation = await ctx.repo.invitation_of(member.id)
+        if invitation is not None and invitation.used_at is not None and case.room_id is not None:
+            return case, member
+    return None

@@ -244,7 +244,13 @@ class Dispatcher:
         )
 
     async def _button(self, repo: Repo, event: ButtonPressed) -> None:
-        """The buttons under a reminder: the same checks as a ✅ reaction, once per message each."""
+        """The buttons under a reminder: the same checks as a ✅ reaction, once per message each. Unlike a
+        reaction, a press is answered, refusals too: someone the bot never met is told they are not a
+        member rather than left wondering why nothing happened."""
+        if await repo.delivered(event.network, event.message_id) is not None:
+            user = await repo.ensure_user(event.network, event.sender, self._services.clock.now())
+            if event.sender_name and user.display_name is None:
+                user.display_name = event.sender_name[:128]
         found = await self._reminder_message(
             repo, event.network, event.message_id, event.sender, event.room_id
         )

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
-from bot.domain.events import CreateCaseRoom, Effect, SendMessage, effect_from_json
+from bot.domain.events import CreateCaseRoom, Effect, LinkRoom, SendMessage, effect_from_json
 from bot.storage.models import OutboxRow
 from bot.storage.repo import Repo
 
@@ -68,7 +68,8 @@ class OutboxSender:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._failpoint = failpoint
-        # A case's room never changes once created: remember it instead of asking the database each time.
+        # A case's room, remembered instead of asked for each time. It changes only when a room is linked to
+        # the case (a closed case's group given to another case), and the link goes through here.
         self._rooms: dict[int, str] = {}
 
     async def flush(self) -> float | None:
@@ -147,6 +148,10 @@ class OutboxSender:
             else:
                 event_id = result if isinstance(effect, SendMessage) else None
                 await repo.mark_sent(row.id, self._clock.now(), event_id)
+        if isinstance(effect, LinkRoom) and row.case_id is not None:
+            room = result or effect.room_id
+            self._rooms = {case: known for case, known in self._rooms.items() if known != effect.room_id}
+            self._rooms[row.case_id] = room
         self._fail("outbox.after_commit", effect)
         return None
 

@@ -139,7 +139,7 @@ def _decode_entity(match: re.Match[str], byte_offset: int) -> str:
         return NAMED_ENTITIES[name]
     code = int(decimal) if decimal else int(hexadecimal, 16)
     if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        raise _html_error(f"invalid HTML entity at byte offset {byte_offset}")
+        raise _html_error(f"Invalid HTML entity at byte offset {byte_offset}")
     return chr(code)
 
 
@@ -162,7 +162,7 @@ def parse_html(source: str, users: Mapping[int, Json]) -> tuple[str, list[Json]]
         if char == "&":
             entity = HTML_ENTITY.match(source, i)
             if entity is None:
-                raise _html_error(f'character "&" must be escaped as "&amp;" at byte offset {byte_offset(i)}')
+                raise _html_error(f'Character "&" must be escaped as "&amp;" at byte offset {byte_offset(i)}')
             text = _decode_entity(entity, byte_offset(i))
             out.append(text)
             length += utf16_len(text)
@@ -174,13 +174,13 @@ def parse_html(source: str, users: Mapping[int, Json]) -> tuple[str, list[Json]]
         elif source.startswith("</", i):
             end = END_TAG.match(source, i)
             if end is None:
-                raise _html_error(f"unclosed end tag at byte offset {byte_offset(i)}")
+                raise _html_error(f"Unclosed end tag at byte offset {byte_offset(i)}")
             if not stack:
-                raise _html_error(f"unexpected end tag at byte offset {byte_offset(i)}")
+                raise _html_error(f"Unexpected end tag at byte offset {byte_offset(i)}")
             name, top = end.group(1).lower(), stack.pop()
             if name and name != top.name:
                 raise _html_error(
-                    f'unmatched end tag at byte offset {byte_offset(i)}, expected "</{top.name}>", '
+                    f'Unmatched end tag at byte offset {byte_offset(i)}, expected "</{top.name}>", '
                     f'found "</{name}>"'
                 )
             entity_json = _entity_for(top, length, stack, users, "".join(out))
@@ -192,23 +192,23 @@ def parse_html(source: str, users: Mapping[int, Json]) -> tuple[str, list[Json]]
             name_match = TAG_NAME.match(source, i)
             name = (start.group(1) if start else name_match.group(1) if name_match else "").lower()
             if name not in SUPPORTED_TAGS:
-                raise _html_error(f'unsupported start tag "{name}" at byte offset {byte_offset(i)}')
+                raise _html_error(f'Unsupported start tag "{name}" at byte offset {byte_offset(i)}')
             if start is None:
-                raise _html_error(f'unclosed start tag "{name}" at byte offset {byte_offset(i)}')
+                raise _html_error(f'Unclosed start tag "{name}" at byte offset {byte_offset(i)}')
             attrs = {
                 m.group(1).lower(): decode(next((g for g in m.groups()[1:] if g is not None), ""))
                 for m in ATTRIBUTE.finditer(start.group(2))
             }
             if name == "span" and attrs.get("class") != "tg-spoiler":
-                raise _html_error(f'tag "span" must have class "tg-spoiler" at byte offset {byte_offset(i)}')
+                raise _html_error(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(i)}')
             if name == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
-                raise _html_error("invalid custom emoji identifier specified")
+                raise _html_error("Invalid custom emoji identifier specified")
             if name == "tg-time" and not attrs.get("unix", "").isdigit():
-                raise _html_error(f'tag "tg-time" must have attribute "unix" at byte offset {byte_offset(i)}')
+                raise _html_error(f'Tag "tg-time" must have attribute "unix" at byte offset {byte_offset(i)}')
             stack.append(_OpenTag(name, attrs, length))
             i = start.end()
     if stack:
-        raise _html_error(f'can\'t find end tag corresponding to start tag "{stack[-1].name}"')
+        raise _html_error(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 

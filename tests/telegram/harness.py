@@ -65,6 +65,8 @@ class LiveBot:
         self._task = asyncio.create_task(self.adapter.run(self.app))
 
     async def stop(self) -> None:
+        if self.app is not None:
+            await self.app.drain()
         if self.adapter is not None:
             await self.adapter.close()
         if self._task is not None:

@@ -30,6 +30,7 @@ from telegram import (
     ChatMember,
     ChatMemberAdministrator,
     ChatMemberOwner,
+    ChatMemberRestricted,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -97,6 +98,13 @@ def _name(first: str, last: str | None) -> str:
     return f"{first} {last}".strip() if last else first
 
 
+def _present(member: ChatMember) -> bool:
+    """In the chat now: a restricted member who left keeps the status "restricted", with is_member off."""
+    if isinstance(member, ChatMemberRestricted):
+        return member.is_member
+    return member.status in PRESENT
+
+
 class TelegramAdapter(EffectDispatch):
     network = NAME
 
@@ -109,7 +117,11 @@ class TelegramAdapter(EffectDispatch):
     ) -> None:
         self._settings = settings
         self.bot = bot or Bot(settings.token, base_url=settings.base_url)
-        self._limits = limits or SendLimits()
+        self._limits = limits or SendLimits(
+            per_chat_seconds=settings.chat_interval_seconds,
+            per_group_minute=settings.group_messages_per_minute,
+            per_second=settings.messages_per_second,
+        )
         self._failpoint = failpoint
         self._stopping = asyncio.Event()
         self._host: Host | None = None
@@ -118,6 +130,8 @@ class TelegramAdapter(EffectDispatch):
         # until the bot is back. Groups upgraded to supergroups: old id -> new id.
         self._forbidden: set[int] = set()
         self._moved: dict[int, int] = {}
+        # Chats whose loss a 403 reported already: the update saying the same is not told twice.
+        self._lost: set[int] = set()
         self.bot_id = 0
         self.username = ""
         self.reads_all = False
@@ -158,10 +172,16 @@ class TelegramAdapter(EffectDispatch):
                 )
         log.info("telegram bot @%s ready (sees all group messages: %s)", self.username, self.reads_all)
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 5.0) -> None:
+        """Stop polling; what the adapter was still reporting (a chat lost, a group moved) gets a moment
+        to be recorded, then is cancelled and awaited, so nothing runs on after the application closes."""
         self._stopping.set()
-        for task in list(self._tasks):
-            task.cancel()
+        tasks = list(self._tasks)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.bot.shutdown()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -263,7 +283,7 @@ class TelegramAdapter(EffectDispatch):
         if update.chat_member is not None:
             change = update.chat_member
             user = str(change.new_chat_member.user.id)
-            before, after = change.old_chat_member.status in PRESENT, change.new_chat_member.status in PRESENT
+            before, after = _present(change.old_chat_member), _present(change.new_chat_member)
             if after and not before:
                 return [MemberJoined(NAME, uid, str(change.chat.id), user)]
             if before and not after:
@@ -272,10 +292,14 @@ class TelegramAdapter(EffectDispatch):
         if update.my_chat_member is not None:
             change = update.my_chat_member
             chat = change.chat.id
-            if change.new_chat_member.status not in PRESENT:
+            if not _present(change.new_chat_member):
                 self._forbidden.add(chat)
+                if chat in self._lost:
+                    self._lost.discard(chat)
+                    return []
                 return [BotStanding(NAME, uid, str(chat), False)]
             self._forbidden.discard(chat)
+            self._lost.discard(chat)
             if change.chat.type == "private":
                 return []
             return [
@@ -290,6 +314,9 @@ class TelegramAdapter(EffectDispatch):
             return [RoomMoved(NAME, uid, str(chat), str(message.migrate_to_chat_id))]
         if message.text is None or message.from_user is None or message.from_user.is_bot:
             return []
+        # Someone wrote where the bot reads (a service message may be about the bot leaving): it can
+        # write there again, even if a send was refused before (a private chat not started yet).
+        self._forbidden.discard(chat)
         text = message.text
         found = COMMAND.match(text)
         if found is not None:
@@ -317,7 +344,8 @@ class TelegramAdapter(EffectDispatch):
         if isinstance(member, ChatMemberOwner):
             return ()
         if not isinstance(member, ChatMemberAdministrator):
-            return ("admin",) if self.reads_all else ("admin", "read")
+            # Every right at once: an administrator made without them would hear of them only then.
+            return ("admin", "invite", "restrict", "title", *(() if self.reads_all else ("read",)))
         missing = []
         if not member.can_invite_users:
             missing.append("invite")
@@ -353,7 +381,7 @@ class TelegramAdapter(EffectDispatch):
                 return web.Response(status=403)
             try:
                 update = Update.de_json(await request.json(), self.bot)
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not an update
                 return web.Response(status=400)
             await self.record_update(host, update)
             if update.callback_query is not None:
@@ -377,19 +405,36 @@ class TelegramAdapter(EffectDispatch):
     async def deliver(self, room_id: str | None, effect: Effect, txn_id: str) -> str | None:
         try:
             return await EffectDispatch.deliver(self, room_id, effect, txn_id)
+        except ChatMigrated as error:
+            # A request other than a message's (those follow the group themselves): the group moved; try
+            # again at once, to its new id.
+            if room_id is not None:
+                self._migrated(self._chat(room_id), error.new_chat_id)
+            raise DeliveryError(f"the group moved to {error.new_chat_id}", 0.0) from error
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             self._limits.pause(seconds)
             raise DeliveryError(f"429: retry after {seconds:.0f}s", seconds) from error
         except Forbidden as error:
-            chat = self._chat(room_id)
-            self._forbidden.add(chat)
-            self._report(BotStanding(NAME, f"403:{chat}:{txn_id}", str(chat), False))
+            self._lose(self._chat(room_id), txn_id)
             raise DeliveryError(f"403: {error.message}", permanent=True) from error
         except BadRequest as error:
             raise DeliveryError(f"400: {error.message}", permanent=True) from error
         except (NetworkError, OSError) as error:  # TimedOut is a NetworkError
             raise DeliveryError(f"network: {type(error).__name__}", 5.0) from error
+        except TelegramError as error:  # 401, 404, 409...: the row waits, the other rooms go on
+            raise DeliveryError(f"{type(error).__name__}: {error.message}", 5.0) from error
+
+    def _lose(self, chat: int, txn_id: str) -> None:
+        """Telegram answered 403: nothing more goes there, and the core hears it (once)."""
+        self._forbidden.add(chat)
+        self._lost.add(chat)
+        self._report(BotStanding(NAME, f"403:{chat}:{txn_id}", str(chat), False))
+
+    def _migrated(self, old: int, new: int) -> None:
+        if self._moved.get(old) != new:
+            self._moved[old] = new
+            self._report(RoomMoved(NAME, f"moved:{old}", str(old), str(new)))
 
     def _report(self, event: Event) -> None:
         """Tell the core something learnt while sending (a chat lost, a group moved), outside the flush."""
@@ -406,18 +451,25 @@ class TelegramAdapter(EffectDispatch):
     async def _send(self, chat: int, first: bool, **kwargs: Any) -> Message:
         """One request to send, within the limits: before the first piece of a message the row waits its
         turn (the outbox tries other chats meanwhile); later pieces wait here, since the first is out."""
+        while chat in self._moved:  # a later piece of a message whose first found the group moved
+            chat = self._moved[chat]
         if chat in self._forbidden:
             raise DeliveryError("the bot was removed or blocked in this chat", permanent=True)
-        while (wait := self._limits.wait(chat)) > 0:
-            if first:
-                raise DeliveryError("sending limit", wait)
-            await asyncio.sleep(wait)
-        try:
-            return await self.bot.send_message(chat, **kwargs)
-        except ChatMigrated as error:
-            self._moved[chat] = error.new_chat_id
-            self._report(RoomMoved(NAME, f"moved:{chat}", str(chat), str(error.new_chat_id)))
-            return await self.bot.send_message(error.new_chat_id, **kwargs)
+        while True:
+            while (wait := self._limits.wait(chat)) > 0:
+                if first:
+                    raise DeliveryError("sending limit", wait)
+                await asyncio.sleep(wait)
+            try:
+                return await self.bot.send_message(chat, **kwargs)
+            except ChatMigrated as error:
+                self._migrated(chat, error.new_chat_id)
+                chat = error.new_chat_id
+            except RetryAfter as error:
+                if first:
+                    raise
+                # Retrying the whole row would send the pieces already out a second time.
+                self._limits.pause(_seconds(error.retry_after))
 
     async def do_send_message(self, room_id: str | None, effect: SendMessage, txn_id: str) -> str | None:
         chat = self._chat(room_id)
@@ -473,9 +525,16 @@ class TelegramAdapter(EffectDispatch):
         approves only its invitee and revokes the link once used), sent to their private chat."""
         group = self._chat(effect.group)
         expires = datetime.now(UTC) + timedelta(hours=JOIN_LINK_HOURS)
-        link = await self.bot.create_chat_invite_link(
-            group, expire_date=expires, name=effect.name[:32], creates_join_request=True
-        )
+        try:
+            link = await self.bot.create_chat_invite_link(
+                group, expire_date=expires, name=effect.name[:32], creates_join_request=True
+            )
+        except Forbidden as error:  # the group is lost, not the private chat the link was for
+            self._lose(group, txn_id)
+            raise DeliveryError(f"403: {error.message}", permanent=True) from error
+        except ChatMigrated as error:
+            self._migrated(group, error.new_chat_id)
+            raise DeliveryError(f"the group moved to {error.new_chat_id}", 0.0) from error
         text = effect.text.replace("{link}", link.invite_link)
         message = await self._send_piece(
             self._chat(room_id), False, pieces(SendMessage(text))[0][0], text, None

@@ -4,6 +4,7 @@ and split at line boundaries into messages Telegram accepts (4,096 characters af
 from __future__ import annotations
 
 import html
+import re
 
 from bot.domain.events import SendMessage
 
@@ -40,23 +41,58 @@ def split(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 def _cut(line: str, limit: int) -> int:
-    """The index where a too long line is cut: after the last space that keeps the head within limit."""
-    end = 0
-    while end < len(line) and length(line[: end + 1]) <= limit:
+    """The index where a too long line is cut: after the last space that keeps the head within limit
+    (failing one, at the limit; never before the first character, so a cut always moves on)."""
+    end = units = 0
+    for char in line:
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            break
         end += 1
     space = line.rfind(" ", 0, end)
-    return space + 1 if space > 0 else end
+    return space + 1 if space > 0 else max(end, 1)
 
 
 def to_html(text: str, mentions: tuple[str, ...], names: tuple[str, ...]) -> str:
-    """Escaped text in which the first occurrence of each addressee's name links to them."""
-    body = html.escape(text, quote=False)
+    """Escaped text in which the first occurrence of each addressee's name links to them.
+
+    Names are found in the text as written (not in its escaped form, where "amp" or "lt" would match),
+    a whole word preferred, and never inside the name of someone linked before ("Jo" in "Joe"): links
+    do not nest."""
+    spans: list[tuple[int, int, str]] = []
     for user_id, name in zip(mentions, names, strict=False):
         if not user_id.isdigit() or not name:
             continue
-        escaped = html.escape(name, quote=False)
-        body = body.replace(escaped, f'<a href="tg://user?id={user_id}">{escaped}</a>', 1)
-    return body
+        found = _free(text, name, spans)
+        if found is not None:
+            spans.append((found, found + len(name), user_id))
+    out: list[str] = []
+    at = 0
+    for start, end, user_id in sorted(spans):
+        out.append(html.escape(text[at:start], quote=False))
+        out.append(f'<a href="tg://user?id={user_id}">{html.escape(text[start:end], quote=False)}</a>')
+        at = end
+    out.append(html.escape(text[at:], quote=False))
+    return "".join(out)
+
+
+def _free(text: str, name: str, taken: list[tuple[int, int, str]]) -> int | None:
+    """Where `name` first occurs in `text` outside the `taken` spans: as a whole word if it does, else
+    anywhere; None when it does not."""
+    hits = [m.start() for m in re.finditer(re.escape(name), text)]
+    free = [h for h in hits if all(h + len(name) <= a or h >= b for a, b, _id in taken)]
+    whole = [
+        h
+        for h in free
+        if not (h > 0 and _word(text[h - 1]) and _word(name[0]))
+        and not (h + len(name) < len(text) and _word(text[h + len(name)]) and _word(name[-1]))
+    ]
+    chosen = whole or free
+    return chosen[0] if chosen else None
+
+
+def _word(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def pieces(message: SendMessage) -> list[tuple[str, str]]:
