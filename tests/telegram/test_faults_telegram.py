@@ -85,12 +85,19 @@ async def test_sigkill_at_each_point_of_a_send_and_of_an_update_loses_nothing(
     def reminders_seen() -> set[str]:
         return {m.group(1) for t in texts(fake, GROUP) if (m := re.search(r"Reminder: pill (r\d+)", t))}
 
-    while time.monotonic() < deadline and (len(reminders_seen()) < REMINDERS or restarts < 20):
+    def every_point_hit() -> bool:
+        hit = set(re.findall(r"failpoint ([\w.]+): killing", bot.logs()))
+        return all(point in hit for point in POINTS)
+
+    def more_to_do() -> bool:
+        return len(reminders_seen()) < REMINDERS or restarts < 20 or not every_point_hit()
+
+    while time.monotonic() < deadline and more_to_do():
         if bot.died():
             restarts += 1
             bot.start()
         await asyncio.sleep(0.2)
-        if len(reminders_seen()) == REMINDERS and restarts < 20:
+        if len(reminders_seen()) == REMINDERS and more_to_do():
             commands += 1
             fake.say(alice, GROUP, "/members")  # keep the bot receiving and sending (and dying)
             await asyncio.sleep(0.5)

@@ -345,6 +345,22 @@ async def test_remove_takes_a_member_out_without_a_ban_and_they_can_be_invited_a
     assert "- bob · carer" in await ask(fake, ALICE, GROUP, "/members", "Care team")
 
 
+async def test_remove_without_the_ban_right_tells_the_case_manager_what_is_missing(
+    fake: FakeBotAPI, live: LiveBot
+) -> None:
+    await open_case(fake, "Mrs D at home")
+    await invite_by_link(fake, "bob", "professional")
+    await fake.wait_for_sent(GROUP, "Welcome, bob.")
+    before = last(fake, GROUP)
+    fake.set_bot_rights(GROUP, "administrator", can_restrict_members=False)
+    await fake.wait_for_sent(GROUP, "I still need", after=before)  # told when the right was taken away
+    before = last(fake, GROUP)
+    await ask(fake, ALICE, GROUP, "/remove bob", "bob is no longer a member of this case.")
+    need = str((await fake.wait_for_sent(GROUP, "I still need", after=before))["text"])
+    assert "the right to ban users" in need and "invite users" not in need
+    assert BOB in fake.members(GROUP)  # Telegram refused: he is still there, and alice knows why
+
+
 async def test_removing_an_invitee_who_never_came_bans_nobody_and_ends_their_link(
     fake: FakeBotAPI, live: LiveBot
 ) -> None:

@@ -564,7 +564,13 @@ class TelegramAdapter(EffectDispatch):
         if not effect.user.isdigit():
             return None
         chat = self._chat(room_id)
-        await self.bot.ban_chat_member(chat, int(effect.user))
+        try:
+            await self.bot.ban_chat_member(chat, int(effect.user))
+        except BadRequest as error:
+            if "rights" in error.message.lower():  # the case managers hear which right is missing
+                missing = await self._missing(chat)
+                self._report(BotStanding(NAME, f"kick:{chat}:{txn_id}", str(chat), True, missing))
+            raise
         await self.bot.unban_chat_member(chat, int(effect.user), only_if_banned=True)
         return None
 
