@@ -38,6 +38,10 @@ class BotSettings(BaseModel):
     dialog_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # Reminders that fell due while the bot was down are sent late if younger than this.
     catch_up_days: int = Field(default=7, ge=0, le=365)
+    # The organisation the case managers work for. Sharing a case with a professional from any other
+    # organisation needs the person's consent ("team"); a professional invited without "from" is taken to
+    # belong to the inviting case manager's organisation.
+    organisation: str | None = Field(default=None, max_length=200)
 
     @field_validator("language")
     @classmethod
@@ -54,6 +58,14 @@ class BotSettings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Europe/Paris") from None
         return value
+
+
+class PrivacySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Message bodies (inbox and outbox payloads) are purged this many days after they were handled or sent.
+    keep_messages_days: int = Field(default=30, ge=1, le=3650)
+    # Closed cases are erased automatically this many days after closing; unset: never automatically.
+    erase_closed_after_days: int | None = Field(default=None, ge=1, le=36500)
 
 
 class ConsoleSettings(BaseModel):
@@ -157,6 +169,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     matrix: MatrixSettings | None = None
     telegram: TelegramSettings | None = None

@@ -25,18 +25,49 @@ class TextMessage:
 
 @dataclass(frozen=True)
 class MemberJoined:
+    """`user` is in the room now. `by` is who let them in where the network says (the inviter on Matrix,
+    the member who added them on Telegram; empty when they came in by themselves, through a link)."""
+
     network: str
     event_id: str
     room_id: str
     user: str
+    by: str = ""
+    user_name: str = ""
+
+
+@dataclass(frozen=True)
+class MemberInvited:
+    """`inviter` invited `user` to the room (Matrix): the bot's own invitations, and anyone else's."""
+
+    network: str
+    event_id: str
+    room_id: str
+    user: str
+    inviter: str
 
 
 @dataclass(frozen=True)
 class MemberLeft:
+    """`user` left the room, or was removed from it by `by` (empty when they left by themselves)."""
+
     network: str
     event_id: str
     room_id: str
     user: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class RoomSettingChanged:
+    """Someone other than the bot changed a setting that protects a case room (who may join, read or
+    invite; see `PROTECTED`); the bot puts it back."""
+
+    network: str
+    event_id: str
+    room_id: str
+    setting: str
+    sender: str
 
 
 @dataclass(frozen=True)
@@ -111,10 +142,26 @@ class BotStanding:
 # What the bot may lack in a group it has to run as a case room.
 ROOM_NEEDS = ("admin", "invite", "restrict", "title", "read")
 
+# The settings of a case room that are the bot's alone.
+PROTECTED = (
+    "invite",
+    "join_rules",
+    "history_visibility",
+    "guest_access",
+    "power_levels",
+    "encryption",
+    "server_acl",
+    "tombstone",
+    "case_marker",
+    "permissions",
+)
+
 Event = (
     TextMessage
     | MemberJoined
+    | MemberInvited
     | MemberLeft
+    | RoomSettingChanged
     | ReactionAdded
     | BotInvited
     | JoinRequested
@@ -125,7 +172,9 @@ Event = (
 EVENT_TYPES: tuple[type[Event], ...] = (
     TextMessage,
     MemberJoined,
+    MemberInvited,
     MemberLeft,
+    RoomSettingChanged,
     ReactionAdded,
     BotInvited,
     JoinRequested,
@@ -230,8 +279,51 @@ class AnswerJoin:
     link: str = ""
 
 
+@dataclass(frozen=True)
+class SendFile:
+    """A file for the target room (an export, for the direct chat of who asked): `data` is base64.
+    Where the room is encrypted the file is uploaded encrypted. `caption` goes with it as text."""
+
+    kind: ClassVar[str] = "send_file"
+    name: str
+    mimetype: str
+    data: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class GuardRoom:
+    """Put the target case room's protective settings as the bot keeps them: only the bot may invite,
+    change who may join, read or post, or change the room's rights. `read_only` (a closed case): members
+    read but no longer write."""
+
+    kind: ClassVar[str] = "guard_room"
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class EraseRoom:
+    """The case of the target room was erased: redact the bot's messages `redact` (network ids) where the
+    network allows it, remove `members` (network ids), then leave and forget the room."""
+
+    kind: ClassVar[str] = "erase_room"
+    redact: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+
 Effect = (
-    SendMessage | CreateCaseRoom | LinkRoom | Invite | Kick | JoinRoom | LeaveRoom | SendJoinLink | AnswerJoin
+    SendMessage
+    | CreateCaseRoom
+    | LinkRoom
+    | Invite
+    | Kick
+    | JoinRoom
+    | LeaveRoom
+    | SendJoinLink
+    | AnswerJoin
+    | SendFile
+    | GuardRoom
+    | EraseRoom
 )
 EFFECT_TYPES: tuple[type[Effect], ...] = (
     SendMessage,
@@ -243,6 +335,9 @@ EFFECT_TYPES: tuple[type[Effect], ...] = (
     LeaveRoom,
     SendJoinLink,
     AnswerJoin,
+    SendFile,
+    GuardRoom,
+    EraseRoom,
 )
 
 

@@ -282,3 +282,51 @@ class SyncCursor(Base):
     network: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsentRecord(Base):
+    """One decision of the person about sharing their case (see `Scope`): given or withdrawn, by the person
+    in the room (`how` empty) or recorded by a case manager on their behalf (`how` says how it was obtained).
+    Appended, never changed: the latest row of a scope is the state, the rows before it the history."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    given: Mapped[bool] = mapped_column(Boolean)
+    how: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """The audit trail: who did what to which case, when, with what outcome — never a message body, a plan
+    text, a name or a secret. Each row carries the hash of the one before (`prev_hash`) and its own
+    (`hash`), so an edited, deleted or inserted row breaks the chain. Users and cases are kept as bare
+    numbers, without foreign keys: erasing a case deletes their rows, not the trail."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_case_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    network: Mapped[str | None] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    case_ref: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(48))
+    outcome: Mapped[str] = mapped_column(String(16))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The last entry of the audit trail (one row): appending locks it, so entries are numbered without
+    gaps in commit order, and a deleted last entry is noticed."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
