@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import failpoints
 from bot.commands.catalog import build_registry
+from bot.core import retention
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import Network, Services
 from bot.core.dispatcher import Dispatcher
+from bot.core.erasure import protected_handles
 from bot.delivery.outbox import OutboxSender, Transport
 from bot.domain.events import Event
 from bot.i18n import Catalogs
@@ -27,6 +29,9 @@ from bot.storage.repo import Repo
 from conversations import all_dialogs
 
 log = logging.getLogger(__name__)
+
+# Retention runs at start and then this often (seconds).
+RETENTION_SECONDS = 3600.0
 
 
 async def flush_all(senders: dict[str, OutboxSender]) -> float | None:
@@ -88,6 +93,7 @@ class App:
     flusher: Flusher
     leadership: Leadership
     _watch: asyncio.Task[None] | None = None
+    _retention: asyncio.Task[None] | None = None
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, poll_seconds: float = 60.0) -> App:
@@ -118,12 +124,40 @@ class App:
         )
 
     async def start(self) -> None:
-        """Handle what was recorded but not handled before a stop, deliver what was not sent, ring once."""
+        """Run retention once, handle what was recorded but not handled before a stop, deliver what was not
+        sent, ring once; then retention runs hourly."""
+        await self._purge_logged(RETENTION_SECONDS)  # before sending: it never competes with a send
         for network in self.senders:
             await self.dispatcher.process_pending(network)
         await self.flush()
         await self.alarm.start()
         self._watch = asyncio.create_task(self._watch_leadership())
+        self._retention = asyncio.create_task(self._purge_every(RETENTION_SECONDS))
+
+    async def purge(self) -> retention.Purged:
+        """One run of retention (bot.core.retention); what erased cases asked of the networks is sent."""
+        done = await retention.purge(
+            self.sessions,
+            self.settings.privacy,
+            self.services.clock.now(),
+            protected_handles(self.settings),
+        )
+        if done.erased:
+            await self.flush()
+        return done
+
+    async def _purge_every(self, seconds: float) -> None:
+        """Retention every `seconds` after the run at start: only here, in the active process (a
+        standing-by process has no App yet)."""
+        while True:
+            await asyncio.sleep(seconds)
+            await self._purge_logged(seconds)
+
+    async def _purge_logged(self, seconds: float) -> None:
+        try:
+            await self.purge()
+        except Exception as exc:  # the database away for a moment: the next run catches up
+            log.error("retention failed with %s; trying again in %.0f s", type(exc).__name__, seconds)
 
     async def _watch_leadership(self, every: float = 10.0) -> None:
         """If the connection holding the lock is lost, another process may take over: stop at once."""
@@ -171,6 +205,11 @@ class App:
         async with self.sessions.begin() as session:
             await Repo(session).set_cursor(network, value, self.services.clock.now())
 
+    async def case_rooms(self, network: str) -> list[tuple[str, bool]]:
+        """Each case room of the network and whether its case is closed: the adapters guard them at start."""
+        async with self.sessions.begin() as session:
+            return await Repo(session).case_rooms(network)
+
     async def drain(self) -> None:
         """Stop ringing and let the sends under way finish: call it before closing the adapters."""
         await self.alarm.stop()
@@ -179,6 +218,9 @@ class App:
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        if self._retention is not None:
+            self._retention.cancel()
+            await asyncio.gather(self._retention, return_exceptions=True)
         await self.drain()
         await self.leadership.release()
         await self.engine.dispose()

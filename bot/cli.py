@@ -8,9 +8,10 @@ import shlex
 import signal
 import sys
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 from aiohttp import web
@@ -23,6 +24,10 @@ from bot import __version__, failpoints
 from bot.adapters.console import NETWORK, ConsoleAdapter, run_console
 from bot.app import App
 from bot.commands.catalog import build_registry
+from bot.core import audit
+from bot.core.clock import SystemClock
+from bot.core.context import Services
+from bot.core.export import FORMATS, export_case
 from bot.i18n import Catalogs, using
 from bot.settings import ConfigError, Settings, load_settings
 from bot.storage.db import (
@@ -30,12 +35,17 @@ from bot.storage.db import (
     DatabaseUnavailable,
     SchemaMismatch,
     alembic_config,
+    ensure_at_head,
     open_database,
+    session_factory,
     shown_url,
 )
 from bot.storage.leadership import AlreadyRunning
+from bot.storage.repo import Repo
 
 log = logging.getLogger("caseroom")
+
+T = TypeVar("T")
 
 
 class Refused(click.ClickException):
@@ -74,7 +84,7 @@ def _settings(config: Path | None, db: str | None) -> Settings:
 
 async def _console(settings: Settings, source_path: Path | None, upgrade_command: str) -> None:
     app = await _build(settings, upgrade_command, poll_seconds=1.0)
-    adapter = ConsoleAdapter(sys.stdout, uuid.uuid4().hex[:12])
+    adapter = ConsoleAdapter(sys.stdout, uuid.uuid4().hex[:12], settings.console.files_dir)
     app.attach(NETWORK, adapter)
     try:
         await app.start()
@@ -298,3 +308,165 @@ def check(config: Path | None, db: str | None) -> None:
     except CommandError as error:
         raise Refused(str(error)) from None
     click.echo("no drift between models and migrations")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail: who did what to which case, hash-chained."""
+
+
+async def _verify_audit(url: str, upgrade_command: str) -> audit.Verified:
+    try:
+        engine = await open_database(url)
+    except DatabaseUnavailable as error:
+        raise Refused(str(error)) from None
+    try:
+        await ensure_at_head(engine)
+        return await audit.verify(session_factory(engine))
+    except SchemaMismatch as error:
+        raise Refused(error.explain(upgrade_command)) from None
+    finally:
+        await engine.dispose()
+
+
+@audit_group.command("verify")
+@_db_option
+def audit_verify(config: Path | None, db: str | None) -> None:
+    """Check the whole trail; print its length and head hash, or name the first broken entry (exit 1)."""
+    result = asyncio.run(_verify_audit(_settings(config, db).database.url, _upgrade_command(config, db)))
+    if result.broken is not None:
+        raise Refused(
+            f"the audit trail is broken at entry {result.broken.entry_id}: {result.broken.reason} "
+            f"({result.entries} entries before it hold together)"
+        )
+    click.echo(f"audit trail intact: {result.entries} entries")
+    click.echo(f"head hash: {result.head_hash}")
+    click.echo("keep this hash elsewhere: only a kept head reveals a rewrite of the whole trail")
+
+
+async def _export(settings: Settings, ref: str, fmt: str, output: Path, upgrade_command: str) -> str:
+    """Write the case's export and record it in the audit trail, in one transaction: a file that could not
+    be written leaves no entry."""
+    try:
+        engine = await open_database(settings.database.url)
+    except DatabaseUnavailable as error:
+        raise Refused(str(error)) from None
+    try:
+        await ensure_at_head(engine)
+        services = Services(Catalogs(), SystemClock(), settings.bot)
+        now = services.clock.now()
+        async with session_factory(engine).begin() as session:
+            repo = Repo(session)
+            case = await repo.case_by_ref(ref)
+            if case is None:
+                raise Refused(f"there is no case {ref} in this database")
+            file = await export_case(repo, services, case, fmt, now, None)
+            await audit.record(repo, at=now, action="export", case_id=case.id, case_ref=case.ref)
+            try:
+                await asyncio.to_thread(output.write_bytes, file.data)
+            except OSError as error:
+                raise Refused(f"cannot write {output}: {error.strerror or error}") from None
+        return f"case {case.ref} exported as {fmt} to {output} ({len(file.data)} bytes)"
+    except SchemaMismatch as error:
+        raise Refused(error.explain(upgrade_command)) from None
+    finally:
+        await engine.dispose()
+
+
+@main.command("export")
+@click.option("--case", "ref", required=True, help="The case's reference, such as C-2026-0001.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="fhir", show_default=True)
+@click.option(
+    "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="File to write."
+)
+@_db_option
+def export(ref: str, fmt: str, output: Path, config: Path | None, db: str | None) -> None:
+    """Export a case: a FHIR R4B Bundle, caseroom's own JSON, or an HTML summary the person can read."""
+    message = asyncio.run(_export(_settings(config, db), ref, fmt, output, _upgrade_command(config, db)))
+    click.echo(message)
+
+
+async def _on_database(settings: Settings, upgrade_command: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(sessions)` on a database at the newest revision, beside a running bot (no lock taken:
+    each transaction is short); what stops it becomes one line on stderr."""
+    from bot.storage.db import ensure_at_head, session_factory
+
+    try:
+        engine = await open_database(settings.database.url)
+    except DatabaseUnavailable as error:
+        raise Refused(str(error)) from None
+    try:
+        await ensure_at_head(engine)
+        return await work(session_factory(engine))
+    except SchemaMismatch as error:
+        raise Refused(error.explain(upgrade_command)) from None
+    finally:
+        await engine.dispose()
+
+
+@main.command("erase")
+@click.option("--case", "ref", required=True, help="The closed case's reference, such as C-2026-0001.")
+@click.option("--yes", is_flag=True, help="Do not ask to confirm by typing the reference.")
+@_db_option
+def erase(ref: str, yes: bool, config: Path | None, db: str | None) -> None:
+    """Erase a closed case for good: every row of it, the people who were only in it, and the messages
+    naming them; the running bot then takes its messages back and leaves the room."""
+    from bot.core.erasure import NotErasable, closed_case, erase_case, protected_handles
+    from bot.storage.repo import Repo
+
+    settings = _settings(config, db)
+    upgrade_command = _upgrade_command(config, db)
+
+    async def look(sessions: Any) -> None:
+        async with sessions.begin() as session:
+            await closed_case(Repo(session), ref)
+
+    async def go(sessions: Any) -> Any:
+        async with sessions.begin() as session:
+            return await erase_case(Repo(session), ref, datetime.now(UTC), protected_handles(settings))
+
+    try:
+        asyncio.run(_on_database(settings, upgrade_command, look))
+        if not yes:
+            click.echo(
+                f"Erasing case {ref} deletes for good everything caseroom holds about it and about the "
+                "people who were only in it; the audit trail keeps only that it existed and was erased."
+            )
+            typed = click.prompt("Type the case's reference to erase it", default="", show_default=False)
+            if typed.strip() != ref:
+                raise Refused(f"case {ref} not erased: the reference typed does not match")
+        done = asyncio.run(_on_database(settings, upgrade_command, go))
+    except NotErasable as error:
+        raise Refused(str(error)) from None
+    click.echo(
+        f"case {done.ref} erased: {done.rows} rows and {done.users} people deleted, {done.blanked} message "
+        "bodies naming them emptied elsewhere."
+    )
+    if done.room_id is not None:
+        click.echo(
+            f"The running bot carries out the rest from its outbox: it takes back its {done.redact} messages "
+            f"in the room where {done.network} allows it, removes the {done.members} members, leaves and "
+            "forgets the room (if it is not running, at its next start)."
+        )
+
+
+@main.command("purge")
+@_db_option
+def purge(config: Path | None, db: str | None) -> None:
+    """Run retention once: empty old message bodies, delete expired dialogs, erase closed cases whose time
+    has come ([privacy] keep_messages_days, erase_closed_after_days). The running bot does it hourly."""
+    from bot.core.erasure import protected_handles
+    from bot.core.retention import purge as run_purge
+
+    settings = _settings(config, db)
+
+    async def go(sessions: Any) -> Any:
+        return await run_purge(sessions, settings.privacy, datetime.now(UTC), protected_handles(settings))
+
+    done = asyncio.run(_on_database(settings, _upgrade_command(config, db), go))
+    click.echo(str(done))
+    if done.erased:
+        click.echo(
+            f"erased: {', '.join(done.erased)}; the running bot takes back its messages and leaves their "
+            "rooms from its outbox"
+        )

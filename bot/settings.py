@@ -71,6 +71,8 @@ class PrivacySettings(BaseModel):
 class ConsoleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
+    # Where files the bot sends (exports) are written, one per send; the console prints the path.
+    files_dir: Path = Path("caseroom-files")
 
 
 class MatrixSettings(BaseModel):

@@ -25,9 +25,17 @@ class Driver(Protocol):
 
 async def care_team_scenario(d: Driver) -> None:
     await d.open_case("Mrs D at home")
-    for name, role in (("bob", "professional"), ("carol", "carer"), ("dora", "person")):
+    for name, role in (("bob", "professional"), ("dora", "person")):
         await d.invite(name, role)
         await d.greeted(name, f"You are here as {role}")
+    # A carer sees the case only with the person's consent: refused until dora gives it, then invited.
+    carol = d.user("carol")
+    await d.command(
+        "alice", f"!invite {carol} as carer", "needs the person's consent to share the case with carers"
+    )
+    await d.command("dora", "!consent give carers", "gave consent to sharing the case with carers")
+    await d.invite("carol", "carer")
+    await d.greeted("carol", "You are here as carer")
     bob = d.user("bob")
     await d.command("alice", "!need add health Diabetes follow-up", "Need 1 recorded (health)")
     await d.command(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.adapters.console import NETWORK, ConsoleAdapter
 from bot.app import App
 from bot.core.clock import FakeClock
-from bot.domain.events import Event, SendMessage, TextMessage
+from bot.domain.events import Event, SendFile, SendMessage, TextMessage
 from bot.settings import load_settings
 from bot.storage import models
 
@@ -32,6 +32,8 @@ class RecordingConsole(ConsoleAdapter):
         self.buffer = io.StringIO()
         super().__init__(self.buffer, "test")
         self.messages: list[Msg] = []
+        # Files the bot sent (exports), by room: kept here rather than written to disk.
+        self.files: list[tuple[str, SendFile]] = []
 
     async def do_send_message(self, room_id: str | None, effect: SendMessage, txn_id: str) -> str | None:
         # CLDR puts narrow no-break spaces in times ("9:00\u202fAM"); tests compare with plain spaces.
@@ -39,6 +41,11 @@ class RecordingConsole(ConsoleAdapter):
         event_id = await super().do_send_message(room_id, effect, txn_id)
         self.messages.append(Msg(room_id or "?", text, effect.mentions, event_id))
         return event_id
+
+
+    async def do_send_file(self, room_id: str | None, effect: SendFile, txn_id: str) -> str | None:
+        self.files.append((room_id or "?", effect))
+        return None
 
 
 class Harness:
@@ -49,9 +56,13 @@ class Harness:
         self.db_url = db_url
 
     @classmethod
-    async def create(cls, db_url: str, now: datetime, timezone: str = "Europe/Paris") -> Harness:
+    async def create(
+        cls, db_url: str, now: datetime, timezone: str = "Europe/Paris", **more: object
+    ) -> Harness:
+        """`more`: further settings by dotted key (`**{"bot.organisation": "Hospital"}`)."""
         settings = load_settings(
-            None, **{"database.url": db_url, "bot.case_managers": CASE_MANAGERS, "bot.timezone": timezone}
+            None,
+            **{"database.url": db_url, "bot.case_managers": CASE_MANAGERS, "bot.timezone": timezone, **more},
         )
         clock = FakeClock(now)
         app = await App.build(settings, clock=clock)
@@ -101,11 +112,18 @@ class Harness:
         return next(m.room for m in messages if m.room.startswith("C-"))
 
     async def team(self, ref: str) -> None:
-        """Invite a member of every role."""
+        """Invite a member of every role (with the person's consent to share the case, recorded first)."""
+        await self.consent(ref, "team", "carers")
         await self.say("alice", "!invite bob as professional from Home nursing", ref)
         await self.say("alice", "!invite carol as carer", ref)
         await self.say("alice", "!invite dora as person", ref)
         await self.say("alice", "!invite olga as observer from District council", ref)
+
+    async def consent(self, ref: str, *scopes: str) -> None:
+        """alice records the person's consent to these scopes, as given on a signed paper form."""
+        for scope in scopes:
+            answer = await self.one("alice", f"!consent record {scope} given paper form signed", ref)
+            assert "gave consent" in answer or "is already given" in answer, answer
 
     async def snapshot(self) -> dict[str, list[tuple[object, ...]]]:
         """Everything the bot has recorded about cases, except its own message queues."""
@@ -119,6 +137,7 @@ class Harness:
                 | models.Reminder
                 | models.User
                 | models.Dialog
+                | models.ConsentRecord
             ]
         ] = [
             models.Case,
@@ -129,6 +148,7 @@ class Harness:
             models.Reminder,
             models.User,
             models.Dialog,
+            models.ConsentRecord,
         ]
         result: dict[str, list[tuple[object, ...]]] = {}
         async with self.app.sessions() as session:

@@ -9,9 +9,11 @@ comment (echoed when running a script); `@wait SECONDS` lets time pass so remind
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.base import EffectDispatch
@@ -19,13 +21,16 @@ from bot.core.context import Network
 from bot.domain.events import (
     AnswerJoin,
     CreateCaseRoom,
+    EraseRoom,
     Event,
+    GuardRoom,
     Invite,
     JoinRoom,
     Kick,
     LeaveRoom,
     LinkRoom,
     MemberJoined,
+    SendFile,
     SendJoinLink,
     SendMessage,
     TextMessage,
@@ -39,9 +44,10 @@ _WAIT = re.compile(r"^@wait\s+(?P<seconds>\d+(?:\.\d+)?)$")
 class ConsoleAdapter(EffectDispatch):
     network = NETWORK.name
 
-    def __init__(self, out: TextIO, run_id: str) -> None:
+    def __init__(self, out: TextIO, run_id: str, files_dir: Path = Path("caseroom-files")) -> None:
         self._out = out
         self._run_id = run_id
+        self._files_dir = files_dir
         self.echo_input = False
         self.synthetic: list[Event] = []
         self._counter = 0
@@ -92,8 +98,35 @@ class ConsoleAdapter(EffectDispatch):
         self._print(room_id or "?", "* the bot leaves")
         return None
 
+    async def do_erase_room(self, room_id: str | None, effect: EraseRoom, txn_id: str) -> str | None:
+        self._print(
+            room_id or "?",
+            f"* case erased: {len(effect.redact)} messages of the bot withdrawn, {len(effect.members)} "
+            "members removed; the bot leaves the room",
+        )
+        return None
+
     async def do_kick(self, room_id: str | None, effect: Kick, txn_id: str) -> str | None:
         self._print(room_id or "?", f"* {effect.user} removed from the room")
+        return None
+
+    async def do_guard_room(self, room_id: str | None, effect: GuardRoom, txn_id: str) -> str | None:
+        state = "read-only" if effect.read_only else "writable"
+        self._print(room_id or "?", f"* the room is {state}")
+        return None
+
+    async def do_send_file(self, room_id: str | None, effect: SendFile, txn_id: str) -> str | None:
+        """Write the file into files_dir (never over an earlier one) and say where it is."""
+        self._files_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(effect.name).name or "file"
+        stem, dot, suffix = name.partition(".")
+        path, n = self._files_dir / name, 1
+        while path.exists():
+            n += 1
+            path = self._files_dir / f"{stem}-{n}{dot}{suffix}"
+        path.write_bytes(base64.b64decode(effect.data))
+        caption = f" — {effect.caption}" if effect.caption else ""
+        self._print(room_id or "?", f"* file {path}{caption}")
         return None
 
     async def do_send_join_link(self, room_id: str | None, effect: SendJoinLink, txn_id: str) -> str | None:

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command, Registry
-from bot.core import args, cases
+from bot.core import args, cases, guard
 from bot.core.commands import CommandSpec, family_help
 from bot.core.context import Ctx, UserError
 from bot.core.dialogs import start_dialog
-from bot.core.permissions import ALL, ANY_STATE, Direct, Permission
+from bot.core.permissions import ALL, ANY_STATE, CM, Direct, Permission
 from bot.core.render import role_name
 from bot.domain.model import CaseStatus, ItemStatus
 from bot.i18n import N_, _, fmt_datetime, ngettext, using
@@ -95,6 +95,14 @@ async def run_link(ctx: Ctx, v: Values) -> None:
     )
 
 
+async def run_room(ctx: Ctx, v: Values) -> None:
+    await guard.new_room(ctx, v.opt("case", str))
+
+
+async def run_reopen(ctx: Ctx, v: Values) -> None:
+    await cases.reopen(ctx, v.of("reason", str))
+
+
 async def run_start(ctx: Ctx, v: Values) -> None:
     """What a network sends when someone opens the bot (Telegram: /start, or an invitation link)."""
     token = v.opt("invitation", str)
@@ -139,6 +147,10 @@ async def run_cases(ctx: Ctx, _v: Values) -> None:
                 review=review,
             )
         )
+        if case.room_id is None and case.network == ctx.network and ctx.net.creates_rooms:
+            lines.append("    " + _("no room: !case room {ref} gives it a new one", ref=case.ref))
+        elif case.room_id is None:
+            lines.append("    " + _("no room: !case link {ref} in a group gives it one", ref=case.ref))
         for item in sorted(overdue + upcoming, key=lambda i: i.due_at or ctx.now)[:CASELOAD_ITEMS]:
             flag = _("OVERDUE") if item in overdue else _("due")
             lines.append(f"    #{item.number} {item.text} · {flag} {fmt_datetime(item.due_at or ctx.now)}")
@@ -231,6 +243,24 @@ def commands() -> list[Command]:
             run_link,
             # In a case room it only says which case the room belongs to.
             Permission(roles=ALL, direct=Direct.EVERYONE, states=ANY_STATE, unlinked=True),
+        ),
+        Command(
+            "case room",
+            (Param(N_("case"), Kind.REF, N_("case reference"), optional=True),),
+            N_(
+                "Give a case that lost its room a new one, and invite its members there again (networks "
+                "where I create rooms)."
+            ),
+            run_room,
+            # Checked against the sender's role in the case named (case managers) and its state (open).
+            Permission(direct=Direct.EVERYONE),
+        ),
+        Command(
+            "case reopen",
+            (Param(N_("reason"), Kind.TEXT, N_("reason for reopening")),),
+            N_("Reopen a closed case: members can write in its room again."),
+            run_reopen,
+            Permission(roles=CM, states=frozenset({CaseStatus.CLOSED})),
         ),
         Command(
             "start",

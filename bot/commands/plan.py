@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command
-from bot.core import args, plan
+from bot.core import args, cases, consent, plan
 from bot.core.context import Ctx, UserError
 from bot.core.log import log_entry
 from bot.core.permissions import ACTORS, ALL, ANY_STATE, CM, TEAM, Permission
@@ -118,6 +118,8 @@ async def run_plan_add(ctx: Ctx, v: Values) -> None:
                 name=owner.name,
             )
         )
+        if (note := await consent.instead_note(ctx.repo, case, owner)) is not None:
+            lines.append(note)
     elif item.due_at is not None and owner is None:
         lines.append(_("It has no owner, so nobody will be asked about it on the due day."))
     if every is not None:
@@ -232,6 +234,8 @@ def _value(field: str | None, value: object) -> str:
 
 
 def _entry_text(entry: ActionEntry, numbers: dict[int, int]) -> str:
+    if entry.kind == EntryKind.STATUS and entry.item_id is None and entry.detail == cases.REOPENED:
+        return _("case reopened: {reason}", reason=entry.text)
     if entry.kind == EntryKind.STATUS and entry.detail:
         what = _("set to {status}", status=status_name(entry.detail))
         return f"{what}: {entry.text}" if entry.text else what

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command
-from bot.core import args, cases, plan
+from bot.core import args, cases, consent, plan
 from bot.core import reminders as core
 from bot.core.context import Ctx, UserError
 from bot.core.dialogs import start_dialog
@@ -118,15 +118,16 @@ async def run_followup(ctx: Ctx, v: Values) -> None:
         zone=ctx.zone,
         now=ctx.now,
     )
-    await ctx.reply(
-        _(
-            "Follow-up {id}: I will ask {name} about #{n} on {when}.",
-            id=reminder.number,
-            name=owner.name,
-            n=item.number,
-            when=fmt_datetime(when),
-        )
+    answer = _(
+        "Follow-up {id}: I will ask {name} about #{n} on {when}.",
+        id=reminder.number,
+        name=owner.name,
+        n=item.number,
+        when=fmt_datetime(when),
     )
+    if (note := await consent.instead_note(ctx.repo, case, owner)) is not None:
+        answer += " " + note
+    await ctx.reply(answer)
 
 
 async def run_review_every(ctx: Ctx, v: Values) -> None:

@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot.core.context import Ctx, Speaker, UserError
+from bot.core import audit, consent
+from bot.core.context import Ctx, Forbidden, Speaker, UserError
+from bot.core.log import log_entry
 from bot.core.permissions import Permission, refusal
 from bot.core.render import role_name
-from bot.domain.events import CreateCaseRoom, Invite, Kick, LinkRoom, Target
-from bot.domain.model import CaseStatus, ItemStatus, MemberState, Role, TargetKind
+from bot.domain.events import CreateCaseRoom, GuardRoom, Invite, Kick, LinkRoom, Target
+from bot.domain.model import CaseStatus, EntryKind, ItemStatus, MemberState, Role, TargetKind
 from bot.i18n import _, fmt_date, ngettext, using
 from bot.storage.models import Case, Invitation, Member, Need, PlanItem, User
 from bot.storage.repo import Repo
@@ -37,6 +39,7 @@ async def open_case(ctx: Ctx, label: str, language: str | None = None) -> Case:
         created_at=ctx.now,
     )
     await ctx.repo.add(case)
+    ctx.about(case)
     await ctx.repo.add(
         Member(
             case_id=case.id,
@@ -121,6 +124,7 @@ async def link(ctx: Ctx, ref: str) -> Case:
         ctx.case.room_id = None  # the closed case keeps its history, not the room
         await ctx.repo.session.flush()
     case.room_id = ctx.room_id
+    ctx.about(case)
     await ctx.speaker.emit(Target(case_id=case.id), LinkRoom(case.ref, ctx.room_id, room_title(case)))
     return case
 
@@ -166,6 +170,9 @@ async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) ->
                     items=", ".join(owned),
                 )
             )
+    await consent.require_for_invitation(ctx, case, role, organisation)
+    if organisation is None and role is Role.PROFESSIONAL:
+        organisation = consent.inviter_organisation(ctx)  # a colleague of the inviting case manager
     if member is None:
         member = Member(case_id=case.id, user_id=user.id, invited_at=ctx.now)
         ctx.repo.session.add(member)
@@ -183,6 +190,7 @@ async def invite(ctx: Ctx, handle: str, role: Role, organisation: str | None) ->
         else:
             case.language = user.language
     await ctx.repo.session.flush()
+    await audit.of_case(ctx.repo, case, audit.MEMBER_INVITED, ctx.now, ctx.user.id)
     if ctx.net.invites_by_id:
         await ctx.speaker.emit(Target(case_id=case.id), Invite(handle, role is Role.CASE_MANAGER))
     return member
@@ -261,6 +269,7 @@ async def member_joined(
         return
     member.state = MemberState.JOINED
     member.joined_at = now
+    await audit.of_case(speaker.repo, case, audit.MEMBER_JOINED, now, user.id)
     role = Role(member.role)
 
     def greeting(readers: list[User]) -> str:
@@ -277,17 +286,35 @@ async def member_joined(
     await speaker.to_members(case, [user], greeting)
 
 
-async def end_membership(repo: Repo, case: Case, member: Member, now: datetime) -> int:
-    """Leaving or removal ends the role (the history stays) and the reminders addressed to that member."""
+async def end_membership(
+    repo: Repo, case: Case, member: Member, now: datetime, *, removed: bool = False, by: int | None = None
+) -> int:
+    """Leaving or removal ends the role (the history stays) and the reminders addressed to that member.
+
+    `removed`: someone else ended it (`by`, a user's number, when known), else the member left."""
     member.state = MemberState.LEFT
     member.left_at = now
-    return await repo.cancel_reminders(case.id, target_kind=TargetKind.USER, target_user_id=member.user_id)
+    cancelled = await repo.cancel_reminders(
+        case.id, target_kind=TargetKind.USER, target_user_id=member.user_id
+    )
+    action, actor = (audit.MEMBER_REMOVED, by) if removed else (audit.MEMBER_LEFT, member.user_id)
+    await audit.of_case(repo, case, action, now, actor)
+    return cancelled
 
 
-async def member_left(speaker: Speaker, case: Case, user: User, member: Member, now: datetime) -> None:
+async def member_left(
+    speaker: Speaker,
+    case: Case,
+    user: User,
+    member: Member,
+    now: datetime,
+    *,
+    removed: bool = False,
+    by: int | None = None,
+) -> None:
     if member.state == MemberState.LEFT:
         return
-    await end_membership(speaker.repo, case, member, now)
+    await end_membership(speaker.repo, case, member, now, removed=removed, by=by)
     await speaker.to_room(case, lambda: _("{name} has left the case room.", name=user.name))
 
 
@@ -317,7 +344,7 @@ async def remove(ctx: Ctx, handle: str) -> None:
                     name=handle,
                 )
             )
-    cancelled = await end_membership(ctx.repo, case, found, ctx.now)
+    cancelled = await end_membership(ctx.repo, case, found, ctx.now, removed=True, by=ctx.user.id)
     if not user.handle.startswith(INVITEE):  # an invitee who never opened the link is not there
         await ctx.speaker.emit(Target(case_id=case.id), Kick(user.handle))
     lines = [
@@ -383,6 +410,34 @@ async def close(ctx: Ctx, reason: str) -> None:
         )
 
     await ctx.speaker.to_room(case, summary)
+    # Members read the room from now on, and no longer write in it; its case managers still may, to reopen.
+    await ctx.speaker.emit(Target(case_id=case.id), GuardRoom(read_only=True))
+
+
+async def reopen(ctx: Ctx, reason: str) -> None:
+    """A closed case is opened again (a new need, a closure too early): the room is writable again. The
+    reminders cancelled at closing stay cancelled; the log keeps when and why it was reopened."""
+    case = ctx.require_case()
+    if case.status != CaseStatus.CLOSED:
+        raise UserError(_("Case {ref} is open; there is nothing to reopen.", ref=case.ref))
+    case.status = CaseStatus.OPEN
+    case.closed_at = None
+    case.close_reason = None
+    await log_entry(ctx.repo, case.id, ctx.user.id, ctx.now, EntryKind.STATUS, text=reason, detail=REOPENED)
+    await ctx.speaker.emit(Target(case_id=case.id), GuardRoom(read_only=False))
+    await ctx.speaker.to_room(
+        case,
+        lambda: _(
+            "Case {ref} is open again: {reason}. Everyone in the team can write here again. Reminders "
+            "cancelled at closing stay cancelled; set them again where needed.",
+            ref=case.ref,
+            reason=reason,
+        ),
+    )
+
+
+# The detail of the log entry of a case reopened (a status entry without a plan item).
+REOPENED = "reopened"
 
 
 async def in_case(ctx: Ctx, ref: str | None, name: str, permission: Permission) -> Ctx:
@@ -402,7 +457,7 @@ async def in_case(ctx: Ctx, ref: str | None, name: str, permission: Permission) 
     if ref is not None:
         case = await ctx.repo.case_by_ref(ref)
         if case is None:  # the same answer as for a case one is not in: references are not to be probed
-            raise UserError(_("You are not a member of case {ref}.", ref=ref))
+            raise Forbidden(_("You are not a member of case {ref}.", ref=ref))
     else:
         mine = [case for case, _member in await ctx.repo.cases_of(ctx.user.id)]
         if not mine:
@@ -416,10 +471,11 @@ async def in_case(ctx: Ctx, ref: str | None, name: str, permission: Permission) 
                 )
             )
         case = mine[0]
+    ctx.about(case)
     room = replace(ctx, case=case, member=await ctx.repo.member(case.id, ctx.user.id))
     refused = refusal(room, name, permission)
     if refused is not None:
-        raise UserError(refused)
+        raise Forbidden(refused)
     return room
 
 
@@ -442,13 +498,14 @@ async def open_invitation(ctx: Ctx, token: str) -> tuple[Case, Member] | None:
             )
         )
     case = await ctx.repo.case_by_id(invitation.case_id)
+    ctx.about(case)
     if case.status != CaseStatus.OPEN:
         raise UserError(_("Case {ref} is closed: it can be read, not changed.", ref=case.ref))
     invitee = await ctx.repo.user_by_id(member.user_id)
     invitation.used_at = ctx.now
     existing = await ctx.repo.member(case.id, ctx.user.id)
     if existing is not None and existing.state != MemberState.LEFT:
-        await end_membership(ctx.repo, case, member, ctx.now)
+        await end_membership(ctx.repo, case, member, ctx.now, removed=True, by=ctx.user.id)
         await ctx.reply(
             _(
                 "You are a member of case {ref} already, as {role}; this invitation is not needed.",
@@ -474,6 +531,7 @@ async def open_invitation(ctx: Ctx, token: str) -> tuple[Case, Member] | None:
     await ctx.repo.merge_user(invitee, ctx.user)
     if name:
         ctx.user.display_name = name  # the name the care team knows them by
+    await audit.of_case(ctx.repo, case, audit.MEMBER_BOUND, ctx.now, ctx.user.id)
     return case, member
 
 

@@ -29,6 +29,10 @@ class UsageError(UserError):
     """The arguments do not fit the command; the dispatcher adds the command's usage line."""
 
 
+class Forbidden(UserError):
+    """The sender may not do this here and now (their role, the case's state): recorded as refused."""
+
+
 class DialogFlow(Protocol):
     """A multi-step conversation (see conversations/): states are names, data is JSON, both stored."""
 
@@ -62,6 +66,8 @@ class Network:
     # template (`{token}` filled in), and people are named in commands by the name they were invited by.
     invites_by_id: bool = True
     invite_link: str = ""
+    # The bot's own user id there: the room guard never removes it, nor undoes what it did itself.
+    bot_user: str = ""
 
 
 def no_alarm(when: datetime) -> None:
@@ -158,6 +164,12 @@ class Speaker:
 
 
 @dataclass
+class Concern:
+    case_id: int | None = None
+    case_ref: str | None = None
+
+
+@dataclass
 class Ctx:
     """One inbound message being handled: who wrote, where, about which case."""
 
@@ -171,6 +183,9 @@ class Ctx:
     member: Member | None = None
     # Written in the sender's direct chat with the bot (not in a case room or another group).
     is_direct: bool = True
+    # The case a command written outside its room turned out to be about (`about`), for the audit trail.
+    # Shared by the copies `dataclasses.replace` makes of this context.
+    concern: Concern = field(default_factory=Concern)
 
     @property
     def speaker(self) -> Speaker:
@@ -193,6 +208,10 @@ class Ctx:
     @property
     def net(self) -> Network:
         return self.services.networks[self.network]
+
+    def about(self, case: Case) -> None:
+        """Note the case this command concerns, when it was not written in that case's room."""
+        self.concern.case_id, self.concern.case_ref = case.id, case.ref
 
     def require_case(self) -> Case:
         if self.case is None:

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import cases, reminders
+from bot.core import audit, cases, guard, reminders
 from bot.core.commands import CommandSet, CommandSpec, family_help
-from bot.core.context import DONE, SNOOZE, Ctx, Services, Speaker, UsageError, UserError
+from bot.core.context import DONE, SNOOZE, Ctx, Forbidden, Services, Speaker, UsageError, UserError
 from bot.core.dialogs import continue_dialog
 from bot.core.log import log_entry
 from bot.core.permissions import ACKNOWLEDGE, refusal
@@ -29,17 +29,18 @@ from bot.domain.events import (
     JoinRequested,
     JoinRoom,
     LeaveRoom,
+    MemberInvited,
     MemberJoined,
     MemberLeft,
     ReactionAdded,
     RoomMoved,
-    SendMessage,
+    RoomSettingChanged,
     Target,
     TextMessage,
 )
 from bot.domain.model import CaseStatus, EntryKind, MemberState, ReminderKind, Role, TargetKind
 from bot.i18n import _, fmt_datetime, using
-from bot.storage.models import Dialog, InboxRow, OutboxRow, Reminder
+from bot.storage.models import Case, Dialog, InboxRow, OutboxRow, Reminder
 from bot.storage.repo import Repo
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ class Dispatcher:
             row.status = "quarantined"
             log.error("inbox event %s quarantined after %d attempts", row_id, row.attempts)
             event = event_from_json(row.payload)
+            await self._audit_failure(Repo(session), event)
             if isinstance(event, TextMessage):
                 repo = Repo(session)
                 user = await repo.ensure_user(event.network, event.sender, self._services.clock.now())
@@ -183,11 +185,41 @@ class Dispatcher:
                         ),
                     )
 
+    async def _audit_failure(self, repo: Repo, event: Event) -> None:
+        """A quarantined event in the audit trail, outcome "failed": a command by its name, another event
+        by its kind; who sent it and the case of its room when the bot knows them; never its content."""
+        action = f"event.{type(event).__name__}"
+        who: object = getattr(event, "sender", None) or getattr(event, "user", None)
+        user = None
+        if isinstance(event, TextMessage):
+            text = event.text.strip()
+            found = self._registry.find(text[1:]) if text.startswith("!") else None
+            action = found[0].name if found is not None else "message"
+            user = await repo.ensure_user(event.network, event.sender, self._services.clock.now())
+        elif isinstance(who, str):
+            user = await repo.user(event.network, who)
+        room: object = getattr(event, "room_id", None)
+        case = await repo.case_by_room(event.network, room) if isinstance(room, str) else None
+        await audit.record(
+            repo,
+            at=self._services.clock.now(),
+            action=action,
+            outcome=audit.Outcome.FAILED,
+            network=event.network,
+            actor_id=user.id if user else None,
+            case_id=case.id if case else None,
+            case_ref=case.ref if case else None,
+        )
+
     async def _dispatch(self, repo: Repo, event: Event) -> None:
         if isinstance(event, TextMessage):
             await self._text(repo, event)
-        elif isinstance(event, MemberJoined | MemberLeft):
+        elif isinstance(event, MemberJoined | MemberLeft | MemberInvited):
             await self._membership(repo, event)
+        elif isinstance(event, RoomSettingChanged):
+            await guard.setting_changed(
+                repo, self._services, event.network, event.room_id, event.setting, event.sender
+            )
         elif isinstance(event, ReactionAdded):
             await self._reaction(repo, event)
         elif isinstance(event, BotInvited):
@@ -226,6 +258,18 @@ class Dispatcher:
         await repo.enqueue(
             event.network, Target(room_id=event.room_id), AnswerJoin(event.user, approve, event.link), now
         )
+        if case is not None:
+            outcome = audit.Outcome.OK if approve else audit.Outcome.REFUSED
+            await audit.record(
+                repo,
+                at=now,
+                action=audit.JOIN_REQUEST,
+                outcome=outcome,
+                network=event.network,
+                actor_id=user.id if user else None,
+                case_id=case.id,
+                case_ref=case.ref,
+            )
         if approve or case is None:
             return
         managers = [
@@ -247,6 +291,9 @@ class Dispatcher:
         """The buttons under a reminder: the same checks as a ✅ reaction, once per message each. Unlike a
         reaction, a press is answered, refusals too: someone the bot never met is told they are not a
         member rather than left wondering why nothing happened."""
+        await guard.check_sender(
+            repo, self._services, event.network, event.room_id, event.sender, event.sender_name
+        )
         if await repo.delivered(event.network, event.message_id) is not None:
             user = await repo.ensure_user(event.network, event.sender, self._services.clock.now())
             if event.sender_name and user.display_name is None:
@@ -257,10 +304,12 @@ class Dispatcher:
         if found is None:
             return
         ctx, row, reminder = found
+        action = "snooze.button" if event.data == SNOOZE else "ack.button"
         with using(self._services.translator_for(ctx.user)):
             refused = refusal(ctx, "ack", ACKNOWLEDGE)
             if refused is not None:
                 await ctx.reply(refused)
+                await self._audit(ctx, action, audit.Outcome.REFUSED)
                 return
             if event.data == DONE:
                 if row.acknowledged_at is None:
@@ -268,8 +317,10 @@ class Dispatcher:
                     await ctx.reply(
                         _("{name} confirmed reminder {n}.", name=ctx.user.name, n=reminder.number)
                     )
+                    await self._audit(ctx, action, audit.Outcome.OK)
             elif event.data == SNOOZE and row.snoozed_at is None:
                 row.snoozed_at = ctx.now
+                await self._audit(ctx, action, audit.Outcome.OK)
                 case = ctx.require_case()
                 again = await reminders.create(
                     repo,
@@ -351,17 +402,7 @@ class Dispatcher:
                 ),
             )
             return
-        log.warning("the bot lost the room of case %s", case.ref)
-        for manager in managers:
-            if manager.direct_room_id is None:
-                continue
-            with using(self._services.translator_for(manager)):
-                text = _(
-                    "I can no longer write in the room of case {ref}: I was removed from it or blocked. Add "
-                    "me back as an administrator; what I could not send there is lost for that room.",
-                    ref=case.ref,
-                )
-            await speaker.emit(Target(room_id=manager.direct_room_id), SendMessage(text))
+        await guard.room_lost(repo, self._services, event.network, case)
 
     async def _invited(self, repo: Repo, event: BotInvited) -> None:
         """Join direct chats of case managers, staff and members of open cases; leave everything else.
@@ -386,6 +427,7 @@ class Dispatcher:
     async def _reaction(self, repo: Repo, event: ReactionAdded) -> None:
         """A ✅ on a reminder acknowledges it, once, for a current member of its open case (the same check
         as a command: the role held now, the state of the case now)."""
+        await guard.check_sender(repo, self._services, event.network, event.room_id, event.sender)
         if event.key.rstrip("\ufe0f") not in ACK_KEYS:
             return
         found = await self._reminder_message(
@@ -400,24 +442,46 @@ class Dispatcher:
             refused = refusal(ctx, "ack", ACKNOWLEDGE)
         if refused is not None:
             log.info("reaction to reminder %s refused: not a current member or case not open", reminder.id)
+            await self._audit(ctx, "ack.reaction", audit.Outcome.REFUSED)
             return
         await self._acknowledge(ctx, row, reminder)
+        await self._audit(ctx, "ack.reaction", audit.Outcome.OK)
 
-    async def _membership(self, repo: Repo, event: MemberJoined | MemberLeft) -> None:
+    async def _membership(self, repo: Repo, event: MemberJoined | MemberLeft | MemberInvited) -> None:
+        """Membership is the bot's: whoever it did not invite is removed (the room guard); a member who
+        leaves or is removed outside the bot ends their membership."""
         now = self._services.clock.now()
         case = await repo.case_by_room(event.network, event.room_id)
-        user = await repo.user(event.network, event.user)
-        if case is None or user is None:
+        if case is None:
             return
-        member = await repo.member(case.id, user.id)
-        if member is None:
+        if isinstance(event, MemberInvited):
+            await guard.invited(
+                repo, self._services, event.network, case, event.room_id, event.user, event.inviter
+            )
+            return
+        user = await repo.user(event.network, event.user)
+        member = await repo.member(case.id, user.id) if user is not None else None
+        if isinstance(event, MemberJoined) and not guard.is_current(member):
+            await guard.intruder(
+                repo,
+                self._services,
+                event.network,
+                case,
+                event.room_id,
+                event.user,
+                guard.How.JOINED,
+                by=event.by,
+                name=event.user_name,
+            )
+            return
+        if user is None or member is None:
             return
         ctx_speaker = Ctx(repo, self._services, event.network, event.room_id, user, now).speaker
         if isinstance(event, MemberJoined):
             commands = self._registry.names_for(Role(member.role))
             await cases.member_joined(ctx_speaker, case, user, member, now, commands)
         else:
-            await cases.member_left(ctx_speaker, case, user, member, now)
+            await guard.member_gone(ctx_speaker, case, user, member, event.by, now)
 
     async def _text(self, repo: Repo, event: TextMessage) -> None:
         now = self._services.clock.now()
@@ -430,6 +494,10 @@ class Dispatcher:
         if case is None and event.is_direct and user.direct_room_id != event.room_id:
             user.direct_room_id = event.room_id  # where what is only for them goes
         member = await repo.member(case.id, user.id) if case is not None else None
+        if case is not None and not guard.is_current(member):
+            await guard.check_sender(
+                repo, self._services, event.network, event.room_id, event.sender, event.sender_name
+            )
         ctx = Ctx(
             repo, self._services, event.network, event.room_id, user, now, case, member, event.is_direct
         )
@@ -508,8 +576,10 @@ class Dispatcher:
         if refused is not None:
             await ctx.repo.delete(dialog)
             await ctx.reply(refused + "\n" + _("The dialog has ended; nothing more was changed."))
+            await self._audit(ctx, f"{flow.command}.answer", audit.Outcome.REFUSED)
             return
-        await self._guarded(ctx, lambda: continue_dialog(ctx, dialog, text))
+        outcome = await self._guarded(ctx, lambda: continue_dialog(ctx, dialog, text))
+        await self._audit(ctx, f"{flow.command}.answer", outcome)
 
     async def _command(self, ctx: Ctx, text: str) -> None:
         found = self._registry.find(text)
@@ -528,12 +598,36 @@ class Dispatcher:
         refused = refusal(ctx, command.name, command.permission)
         if refused:
             await ctx.reply(refused)
+            await self._audit(ctx, command.name, audit.Outcome.REFUSED)
             return
         family = self._registry.family(command.name)
         if family and not command.params and rest.strip():
             await ctx.reply(self._family_help(ctx, command.name, family, text))
+            await self._audit(ctx, command.name, audit.Outcome.INVALID)
             return
-        await self._guarded(ctx, lambda: command.run(ctx, command.parse(ctx, rest)), command)
+        outcome = await self._guarded(ctx, lambda: command.run(ctx, command.parse(ctx, rest)), command)
+        await self._audit(ctx, command.name, outcome)
+
+    async def _audit(self, ctx: Ctx, action: str, outcome: str) -> None:
+        """The entry of a command or a dialog answer, in the handling transaction (after the savepoint of
+        `_guarded`): about the case of the room, or the case the command turned out to concern (opened,
+        linked, or named from the direct chat) as long as that case still exists."""
+        case_id, case_ref = (ctx.case.id, ctx.case.ref) if ctx.case is not None else (None, None)
+        concern = ctx.concern
+        if concern.case_id is not None and (
+            outcome == audit.Outcome.OK or await ctx.repo.session.get(Case, concern.case_id) is not None
+        ):
+            case_id, case_ref = concern.case_id, concern.case_ref
+        await audit.record(
+            ctx.repo,
+            at=ctx.now,
+            action=action,
+            outcome=outcome,
+            network=ctx.network,
+            actor_id=ctx.user.id,
+            case_id=case_id,
+            case_ref=case_ref,
+        )
 
     def _family_help(self, ctx: Ctx, word: str, family: Sequence[CommandSpec], text: str) -> str:
         lines = []
@@ -544,12 +638,14 @@ class Dispatcher:
 
     async def _guarded(
         self, ctx: Ctx, action: Callable[[], Awaitable[None]], command: CommandSpec | None = None
-    ) -> None:
-        """Run a handler in a savepoint: a UserError undoes its changes and becomes the answer."""
+    ) -> str:
+        """Run a handler in a savepoint: a UserError undoes its changes and becomes the answer. Returns the
+        outcome for the audit trail (any other exception rolls the whole handling back, entry included)."""
         session = ctx.repo.session
         try:
             async with session.begin_nested():
                 await action()
+            return audit.Outcome.OK
         except UserError as error:
             for row in (ctx.user, ctx.case, ctx.member):
                 if row is not None:
@@ -558,3 +654,4 @@ class Dispatcher:
             if isinstance(error, UsageError) and command is not None:
                 message += "\n" + _("Usage: {usage}", usage=command.usage)
             await ctx.reply(message)
+            return audit.Outcome.REFUSED if isinstance(error, Forbidden) else audit.Outcome.INVALID

@@ -93,5 +93,7 @@ def refusal(ctx: Ctx, name: str, permission: Permission) -> str | None:
             name=name,
         )
     if CaseStatus(ctx.case.status) not in permission.states:
+        if ctx.case.status == CaseStatus.OPEN:  # a command for closed cases only (!case reopen)
+            return _("Case {ref} is open: !{name} is for a closed case.", ref=ctx.case.ref, name=name)
         return _("Case {ref} is closed: it can be read, not changed.", ref=ctx.case.ref)
     return None

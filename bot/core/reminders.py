@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core import consent
 from bot.core.context import Services, Speaker, reminder_buttons
 from bot.core.recurrence import first_occurrence, next_occurrence
 from bot.core.render import describe_interval, role_name, status_name
@@ -49,6 +50,8 @@ async def create(
     item_id: int | None = None,
     interval: Interval | None = None,
 ) -> Reminder:
+    if kind == ReminderKind.REMINDER:  # follow-ups of the person's items go elsewhere when they fire
+        await consent.require_for_reminder(repo, case, creator, target_user, target_role)
     reminder = Reminder(
         case_id=case.id,
         number=await repo.next_number(Reminder, case.id),
@@ -215,6 +218,31 @@ async def _fire_personal(
     await speaker.emit(Target(case_id=case.id), notice)
 
 
+async def _instead(
+    speaker: Speaker,
+    case: Case,
+    reminder_id: int,
+    withheld: list[User],
+    recipients: list[User],
+    message: Callable[[], str],
+) -> None:
+    """A reminder for the person, who has not agreed to receive reminders, goes to the case managers."""
+    managers = [
+        user for _m, user in await speaker.repo.members(case.id, Role.CASE_MANAGER) if user not in recipients
+    ]
+
+    def instead(readers: list[User]) -> str:
+        return _(
+            "{names}: for {person}, who has not agreed to receive reminders (so it goes to you instead): "
+            "{text}",
+            names=", ".join(u.name for u in readers),
+            person=", ".join(u.name for u in withheld),
+            text=message(),
+        )
+
+    await speaker.to_members(case, managers, instead, reminder_id=reminder_id)
+
+
 def _missed_and_next(reminder: Reminder, now: datetime) -> tuple[int, datetime | None]:
     """For a recurring reminder: how many occurrences passed unsent, and the next one after now."""
     if not reminder.interval:
@@ -309,6 +337,12 @@ async def _fire_one(repo: Repo, services: Services, case: Case, reminder: Remind
     item = await repo.item_by_id(reminder.item_id) if reminder.item_id is not None else None
     speaker = Speaker(repo, services, case.network, now)
     recipients = await _recipients(repo, reminder)
+    # The person who has not agreed to receive reminders gets none; the case managers get it instead.
+    withheld = (
+        await consent.withheld(repo, case, recipients) if recipients and not is_personal(reminder) else []
+    )
+    if recipients and withheld:
+        recipients = [u for u in recipients if u not in withheld]
 
     def message() -> str:
         return _message(case, reminder, item, missed, late)
@@ -320,9 +354,11 @@ async def _fire_one(repo: Repo, services: Services, case: Case, reminder: Remind
         await _fire_personal(speaker, case, reminder, recipients[0], message)
     elif recipients:
         await speaker.to_members(case, recipients, addressed, reminder_id=reminder.id)
-    else:
+    elif not withheld:
         # The whole room, or a role nobody holds any more: the room is told rather than nobody.
         await speaker.to_room(case, message, mention_room=recipients is None, reminder_id=reminder.id)
+    if withheld:
+        await _instead(speaker, case, reminder.id, withheld, recipients or [], message)
     log.info(
         "reminder %s of case %s fired (due %s, late=%s, missed=%d)",
         reminder.id,

@@ -138,12 +138,43 @@ def render_plan(
 
 
 def room_need(need: str) -> str:
-    """What the bot lacks in a group (bot.domain.events.ROOM_NEEDS), for the case manager to fix."""
+    """What the bot lacks in a group (bot.domain.events.ROOM_NEEDS), for the case manager to fix. "alone"
+    carries how many other people the group holds: "alone:3"."""
+    name, _colon, count = need.partition(":")
+    if name == "alone":
+        n = int(count) if count.isdigit() else 0
+        return ngettext(
+            "a group that holds only you and me when it becomes a case room: {n} other person is in it "
+            "and I cannot see who (Telegram does not tell bots); remove them, or create a new group",
+            "a group that holds only you and me when it becomes a case room: {n} other people are in it "
+            "and I cannot see who (Telegram does not tell bots); remove them, or create a new group",
+            n,
+        )
     texts = {
         "admin": _("to be an administrator of the group"),
         "invite": _("the right to invite users (for invitation links and join requests)"),
-        "restrict": _("the right to ban users (to remove members)"),
+        "restrict": _(
+            "the right to ban users (to remove members, and to set what members may do: add nobody, change "
+            "nothing in the group, and no longer write once the case is closed)"
+        ),
         "title": _("the right to change the group info (its name)"),
         "read": _("to see all messages (as an administrator, or with privacy mode off in BotFather)"),
     }
     return texts.get(need, need)
+
+
+def room_setting(setting: str) -> str:
+    """A protective setting of a case room (bot.domain.events.PROTECTED), as the case managers read it."""
+    texts = {
+        "invite": _("who may invite"),
+        "join_rules": _("who may join (the join rules)"),
+        "history_visibility": _("who may read the history"),
+        "guest_access": _("guest access"),
+        "power_levels": _("the members' rights (power levels)"),
+        "encryption": _("the encryption"),
+        "server_acl": _("which servers may take part (server access list)"),
+        "tombstone": _("the room's replacement (an upgrade)"),
+        "case_marker": _("the room's tie to its case"),
+        "permissions": _("the members' permissions"),
+    }
+    return texts.get(setting, setting)

@@ -8,10 +8,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
-from bot.domain.events import CreateCaseRoom, Effect, LinkRoom, SendMessage, effect_from_json
+from bot.domain.events import (
+    CreateCaseRoom,
+    Effect,
+    EraseRoom,
+    LinkRoom,
+    SendMessage,
+    effect_from_json,
+)
 from bot.storage.models import OutboxRow
 from bot.storage.repo import Repo
 
@@ -106,11 +114,31 @@ class OutboxSender:
             self._rooms[case_id] = room_id
         return room_id
 
+    async def _room_coming(self, row: OutboxRow) -> bool:
+        """Whether the room of the row's case is being created (an earlier creation not yet carried out)."""
+        async with self._sessions.begin() as session:
+            earlier = await session.scalars(
+                select(OutboxRow).where(
+                    OutboxRow.case_id == row.case_id, OutboxRow.id < row.id, OutboxRow.sent_at.is_(None)
+                )
+            )
+            return any(r.payload.get("kind") == CreateCaseRoom.kind for r in earlier)
+
     async def _deliver(self, row: OutboxRow) -> float | None:
         effect = effect_from_json(row.payload)
         room_id = row.room_id
         if room_id is None and row.case_id is not None and not isinstance(effect, CreateCaseRoom):
             room_id = await self._room_of(row.case_id)
+            if room_id is None and not await self._room_coming(row):
+                # The case lost its room (the bot was removed from it) and none is being made: what was
+                # for that room is given up, as the case managers were told, not kept waiting forever.
+                async with self._sessions.begin() as session:
+                    stored = await session.get(OutboxRow, row.id)
+                    if stored is not None:
+                        stored.sent_at = self._clock.now()
+                        stored.last_error = "the case has no room"
+                log.warning("outbox row %s given up: case %s has no room", row.id, row.case_id)
+                return None
             if room_id is None:
                 log.warning("outbox row %s waits for the room of case %s", row.id, row.case_id)
                 return 5.0
@@ -133,6 +161,8 @@ class OutboxSender:
                         stored.sent_at = self._clock.now()
             if error.permanent:
                 log.error("outbox row %s refused for good (%s); not retried", row.id, error)
+                if row.room_id is None and row.case_id is not None:
+                    self._rooms.pop(row.case_id, None)  # asked again next time: the case may have lost it
                 return None
             log.warning("outbox row %s not delivered (%s); retry in %.1fs", row.id, error, error.retry_after)
             return error.retry_after
@@ -147,7 +177,10 @@ class OutboxSender:
                     (await repo.case_by_id(row.case_id)).room_id = result
             else:
                 event_id = result if isinstance(effect, SendMessage) else None
-                await repo.mark_sent(row.id, self._clock.now(), event_id)
+                forget = isinstance(effect, EraseRoom)  # it names the people of an erased case
+                await repo.mark_sent(row.id, self._clock.now(), event_id, forget)
+        if isinstance(effect, CreateCaseRoom) and row.case_id is not None and result is not None:
+            self._rooms[row.case_id] = result  # a case that lost its room was given a new one
         if isinstance(effect, LinkRoom) and row.case_id is not None:
             room = result or effect.room_id
             self._rooms = {case: known for case, known in self._rooms.items() if known != effect.room_id}

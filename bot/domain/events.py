@@ -139,8 +139,9 @@ class BotStanding:
     missing: tuple[str, ...] = ()
 
 
-# What the bot may lack in a group it has to run as a case room.
-ROOM_NEEDS = ("admin", "invite", "restrict", "title", "read")
+# What the bot may lack in a group it has to run as a case room. "alone": the group held other people
+# when it was linked (sent as "alone:<how many>").
+ROOM_NEEDS = ("admin", "invite", "restrict", "title", "read", "alone")
 
 # The settings of a case room that are the bot's alone.
 PROTECTED = (

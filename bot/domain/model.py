@@ -56,6 +56,15 @@ class CaseStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class ConsentScope(enum.StrEnum):
+    """What the person agrees to share: the case with professionals of an organisation other than the case
+    managers' (`team`), with carers (`carers`), and reminders sent to the person (`reminders`)."""
+
+    TEAM = "team"
+    CARERS = "carers"
+    REMINDERS = "reminders"
+
+
 class MemberState(enum.StrEnum):
     INVITED = "invited"
     JOINED = "joined"

@@ -246,7 +246,12 @@ class InboxRow(Base):
     """An inbound event, recorded before the network cursor moves past it, handled once."""
 
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("network", "event_id"), Index("ix_inbox_status", "status", "id"))
+    __table_args__ = (
+        UniqueConstraint("network", "event_id"),
+        Index("ix_inbox_status", "status", "id"),
+        # Retention empties the payloads of events handled before a time (bot.core.retention).
+        Index("ix_inbox_status_handled_at", "status", "handled_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network: Mapped[str] = mapped_column(String(32))

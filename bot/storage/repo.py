@@ -101,6 +101,15 @@ class Repo:
     async def case_by_room(self, network: str, room_id: str) -> Case | None:
         return await self.session.scalar(select(Case).where(Case.network == network, Case.room_id == room_id))
 
+    async def case_rooms(self, network: str) -> list[tuple[str, bool]]:
+        """The rooms of a network's cases, each with whether its case is closed (the room guard's list)."""
+        rows = await self.session.execute(
+            select(Case.room_id, Case.status)
+            .where(Case.network == network, Case.room_id.is_not(None))
+            .order_by(Case.id)
+        )
+        return [(room_id, status != CaseStatus.OPEN) for room_id, status in rows if room_id is not None]
+
     async def case_by_ref(self, ref: str) -> Case | None:
         return await self.session.scalar(select(Case).where(Case.ref == ref))
 
@@ -325,11 +334,15 @@ class Repo:
         )
         return dict(payload) if payload is not None else None
 
-    async def mark_sent(self, row_id: int, now: datetime, network_event_id: str | None) -> None:
+    async def mark_sent(
+        self, row_id: int, now: datetime, network_event_id: str | None, forget: bool = False
+    ) -> None:
+        """`forget`: the payload is emptied at once (an erasure's, which lists the people it removed)."""
+        values: dict[str, Any] = {"sent_at": now, "network_event_id": network_event_id}
+        if forget:
+            values["payload"] = {}
         await self.session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == row_id)
-            .values(sent_at=now, attempts=OutboxRow.attempts + 1, network_event_id=network_event_id)
+            update(OutboxRow).where(OutboxRow.id == row_id).values(attempts=OutboxRow.attempts + 1, **values)
         )
 
     async def pending_inbox(self, network: str, limit: int) -> Sequence[InboxRow]:

@@ -58,9 +58,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     op.bulk_insert(audit_head, [{"id": 1, "last_id": 0, "hash": GENESIS}])
+    op.create_index("ix_inbox_status_handled_at", "inbox", ["status", "handled_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbox_status_handled_at", table_name="inbox")
     op.drop_table("audit_head")
     op.drop_index("ix_audit_log_case_id", table_name="audit_log")
     op.drop_table("audit_log")

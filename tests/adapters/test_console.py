@@ -10,6 +10,8 @@ from pathlib import Path
 SESSION_ONE = """\
 # alice is a case manager (see the config), bob a nurse, carol the daughter, dora the person
 alice: !case open Mrs D at home
+alice@{ref}: !consent record team given paper form signed
+alice@{ref}: !consent record carers given paper form signed
 alice@{ref}: !invite bob as professional from Home nursing
 alice@{ref}: !invite carol as carer
 alice@{ref}: !invite dora as person
@@ -75,12 +77,13 @@ def test_scripted_session_and_restart(tmp_path: Path) -> None:
     assert upgrade.returncode == 0, upgrade.stderr
     first = run_console(tmp_path, SESSION_ONE, ref)
     assert f"[dm:alice] Case {ref} is open" in first
+    assert f"[{ref}] alice recorded that the person gave consent to sharing the case with carers" in first
     assert f"[{ref}] * bob invited, and joins" in first
     assert f"[{ref}] Welcome, bob." in first
     assert f"[{ref}] Plan item #1 added: Insulin injections" in first  # "/" works like "!"
     assert f"[{ref}] As carer you cannot use !close." in first
     assert f"[{ref}] There is no plan item #9 in this case." in first
-    assert "! line 16: expected `USER: TEXT`" in first
+    assert "! line 18: expected `USER: TEXT`" in first
     assert f"[{ref}] carol: Reminder: bring the medication list" in first  # fell due during @wait
 
     second = run_console(tmp_path, SESSION_TWO, ref)

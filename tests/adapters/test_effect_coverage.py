@@ -27,11 +27,14 @@ def test_effects_survive_the_outbox_round_trip() -> None:
     from bot.domain.events import (
         AnswerJoin,
         CreateCaseRoom,
+        EraseRoom,
+        GuardRoom,
         Invite,
         JoinRoom,
         Kick,
         LeaveRoom,
         LinkRoom,
+        SendFile,
         SendJoinLink,
         SendMessage,
     )
@@ -49,6 +52,9 @@ def test_effects_survive_the_outbox_round_trip() -> None:
         LinkRoom("C-1", "-100", "C-1 · label"),
         SendJoinLink("-100", "caseroom C-1 #3", "Open {link}"),
         AnswerJoin("42", False, "https://t.me/+abc"),
+        SendFile("C-1-2026-11-23.fhir.json", "application/fhir+json", "e30=", "Export of case C-1"),
+        GuardRoom(read_only=True),
+        EraseRoom(("$a", "$b"), ("@bob:x",)),
     ]
     assert {type(s) for s in samples} == set(EFFECT_TYPES)
     for sample in samples:

@@ -18,6 +18,7 @@ REFUSALS = (
     "not a member of case",
     "Only case managers can use",
     "is closed: it can be read, not changed",
+    "is for a closed case",
 )
 
 MEMBERS = {
@@ -56,9 +57,36 @@ def test_the_declarations_keep_the_essential_rules() -> None:
     assert Role.CARER in permission("log").roles and Role.PERSON in permission("log").roles
     assert Role.PERSON in permission("plan").roles
     assert permission("case open").direct is Direct.CONFIGURED_CASE_MANAGERS
+    # The whole case goes to its case managers only; anyone may have what the bot holds about them.
+    assert permission("export").roles == {Role.CASE_MANAGER} and permission("export").direct is None
+    assert permission("export me").roles == set(Role) and permission("export me").direct is Direct.EVERYONE
     # Only reading works once a case is closed.
     readable = {c.name for c in registry if CaseStatus.CLOSED in c.permission.states and c.permission.in_room}
-    assert readable == {"help", "lang", "tz", "stop", "members", "plan", "history", "reminders", "case link"}
+    assert readable == {
+        "help",
+        "lang",
+        "tz",
+        "stop",
+        "members",
+        "plan",
+        "history",
+        "reminders",
+        "case link",
+        "export",
+        "export me",
+        "case reopen",
+        "audit",
+        "consent",
+    }
+    # The person decides; a case manager records a decision on their behalf; everyone may read it.
+    assert permission("consent give").roles == {Role.PERSON} == permission("consent withdraw").roles
+    assert permission("consent record").roles == {Role.CASE_MANAGER}
+    assert permission("consent").roles == set(Role)
+    # The audit trail of a case is for its case managers, in its room, open or closed.
+    assert permission("audit").roles == {Role.CASE_MANAGER} and permission("audit").direct is None
+    # Reopening is for a closed case only, and for its case managers.
+    assert permission("case reopen").roles == {Role.CASE_MANAGER}
+    assert permission("case reopen").states == {CaseStatus.CLOSED}
 
 
 @pytest.mark.parametrize("state", list(CaseStatus))
@@ -95,7 +123,9 @@ async def test_nobody_outside_the_case_can_read_or_change_it(harness: Harness) -
     for command in build_registry():
         for rest in ("", " 1", " Secret item"):
             answers = await harness.say("mallory", f"!{command.name}{rest}", ref)
-            assert answers and all("not a member of case" in a.text for a in answers), command.name
+            # Her answer is the refusal; the rest is the room guard telling the case managers about her.
+            mine = [a for a in answers if "alice" not in a.mentions and not a.room.startswith("dm:")]
+            assert mine and all("not a member of case" in a.text for a in mine), command.name
             assert all("Secret" not in a.text for a in answers)
     assert await harness.snapshot() == before
 

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+import time
+
+from nio import RoomSendError
+
 from tests.conformance import care_team_scenario
 from tests.e2e.conftest import Bot, Team
 from tests.e2e.people import Person
@@ -26,8 +31,28 @@ class MatrixDriver:
     async def command(self, who: str, text: str, expect: str) -> str:
         person = self.people[who]
         before = len(person.from_bot(self.bot.user_id, self.room))
-        await person.say(self.room, text)
-        return (await person.answer(self.bot.user_id, self.room, expect, after=before)).body
+        response = await person.client.room_send(
+            self.room, "m.room.message", {"msgtype": "m.text", "body": text}, ignore_unverified_devices=True
+        )
+        if isinstance(response, RoomSendError):
+            # A closed case's room is read-only (the room guard): the homeserver refuses a member's message,
+            # where the console's bot answers that the case is closed.
+            levels = await person.client.room_get_state_event(self.room, "m.room.power_levels")
+            assert "is closed" in expect and response.status_code == "M_FORBIDDEN", response
+            assert getattr(levels, "content", {}).get("events_default") == 50, levels
+            return expect
+        answer = (await person.answer(self.bot.user_id, self.room, expect, after=before)).body
+        if text.startswith("!close"):
+            # The room turns read-only just after the closing summary: what follows is refused every time.
+            async def read_only() -> bool:
+                levels = await person.client.room_get_state_event(self.room, "m.room.power_levels")
+                return bool(getattr(levels, "content", {}).get("events_default") == 50)
+
+            deadline = time.monotonic() + 15
+            while not await read_only():
+                assert time.monotonic() < deadline, "the closed case's room did not become read-only"
+                await asyncio.sleep(0.2)
+        return answer
 
     async def invite(self, who: str, role: str) -> None:
         user = self.user(who)

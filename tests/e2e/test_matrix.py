@@ -32,11 +32,14 @@ async def test_a_case_in_an_encrypted_room_from_opening_to_closing(team: Team) -
         assert kinds["m.room.history_visibility"]["history_visibility"] == "invited"
         assert kinds["m.room.join_rules"]["join_rule"] == "invite"
         levels = kinds["m.room.power_levels"]
-        assert levels["users"][alice.user_id] == 50 and levels["invite"] == 50 and levels["kick"] == 50
+        # Case managers kick; only the bot invites (the room guard: tests/e2e/test_room_guard_matrix.py).
+        assert levels["users"][alice.user_id] == 50 and levels["invite"] == 100 and levels["kick"] == 50
         assert levels["users"].get(bot.user_id, 100) == 100  # room version 12 lists no creator
         assert levels["users_default"] == 0 and len(levels["users"]) <= 2
         assert kinds["m.room.name"]["name"] == f"{ref.group()} · Mrs D at home"
 
+        await alice.say(room, "!consent record carers given paper form signed")  # carol is a carer
+        await alice.answer(bot.user_id, room, "gave consent to sharing the case with carers")
         for person, role in ((bob, "professional"), (carol, "carer"), (dora, "person")):
             await alice.say(room, f"!invite {person.user_id} as {role}")
             await person.join_invite(room)

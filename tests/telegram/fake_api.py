@@ -3,9 +3,10 @@
 It speaks HTTP on 127.0.0.1 like api.telegram.org, so python-telegram-bot's ``telegram.Bot(token,
 base_url=api.base_url)`` works against it unchanged, and it implements the documented behaviour of the
 methods the adapter uses: long polling with offsets, HTML entity parsing and length limits, who the bot may
-write to, admin rights, invite links and join requests, bans, group migration, commands and uploads. The
-test side plays the users (``say``, ``press``, ``request_join``...) and observes what the bot did
-(``sent``, ``calls``, ``members``...).
+write to, admin rights, invite links and join requests, bans, group migration, commands and uploads, the
+members' default permissions (setChatPermissions) and the chat_member updates membership changes cause. The
+test side plays the users (``say``, ``press``, ``request_join``, ``add_member``...; what their app would
+refuse raises ``Refused``) and observes what the bot did (``sent``, ``calls``, ``members``...).
 
 It runs in the test's event loop (``await api.start()`` / ``async with FakeBotAPI() as api``) or in a thread
 of its own (``start_in_thread()`` / ``stop_thread()``); the public methods are thread-safe.
@@ -41,13 +42,24 @@ ADMIN_RIGHTS = (
     *("can_promote_members", "can_change_info", "can_invite_users", "can_post_stories"),
     *("can_edit_stories", "can_delete_stories", "can_pin_messages"),
 )
+# ChatPermissions: what members who are not administrators may do in a group (all of it in a new group).
+SEND_PERMISSIONS = (
+    *("can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos"),
+    *("can_send_video_notes", "can_send_voice_notes"),
+)
+CHAT_PERMISSIONS = (
+    *SEND_PERMISSIONS,
+    *("can_send_polls", "can_send_other_messages", "can_add_web_page_previews", "can_react_to_messages"),
+    *("can_edit_tag", "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics"),
+)
 MAX_TEXT, MAX_CAPTION = 4096, 1024
 JOIN_REQUEST_CONTACT_SECONDS = 300  # the bot may write to user_chat_id for 5 minutes
+DELETE_WINDOW_SECONDS = 48 * 3600  # documented: a message can only be deleted within 48 hours
 
 # Form fields PTB (and any client) sends JSON-serialized, as integers or as booleans.
 JSON_FIELDS = frozenset(
-    {"reply_markup", "commands", "scope", "allowed_updates", "entities", "caption_entities"}
-    | {"link_preview_options", "reply_parameters"}
+    {"reply_markup", "commands", "scope", "allowed_updates", "entities", "caption_entities", "permissions"}
+    | {"link_preview_options", "reply_parameters", "message_ids"}
 )
 INT_FIELDS = frozenset(
     {"chat_id", "user_id", "message_id", "offset", "limit", "timeout", "expire_date", "member_limit"}
@@ -56,6 +68,7 @@ INT_FIELDS = frozenset(
 BOOL_FIELDS = frozenset(
     {"show_alert", "creates_join_request", "revoke_messages", "only_if_banned", "disable_web_page_preview"}
     | {"disable_notification", "protect_content", "drop_pending_updates", "allow_sending_without_reply"}
+    | {"use_independent_chat_permissions"}
 )
 ERROR_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
@@ -82,6 +95,15 @@ def bad_request(reason: str, parameters: Json | None = None) -> ApiError:
 
 def forbidden(reason: str) -> ApiError:
     return ApiError(403, f"Forbidden: {reason}")
+
+
+class Refused(Exception):
+    """Telegram refused what a person tried in their app (the test side): ``reason`` is the error the app
+    gets (CHAT_SEND_PLAIN_FORBIDDEN, CHAT_ADMIN_REQUIRED...); nothing happened in the chat."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -297,6 +319,8 @@ class _Chat:
     migrated_to: int | None = None
     requests: dict[int, Json] = field(default_factory=dict)  # pending join requests by user id
     bot_has_spoken: bool = False
+    # The default permissions of members (setChatPermissions); a restricted member has their own.
+    permissions: Json = field(default_factory=lambda: dict.fromkeys(CHAT_PERMISSIONS, True))
 
     @property
     def id(self) -> int:
@@ -308,6 +332,18 @@ class _Chat:
 
     def status(self, user_id: int) -> str:
         return str(self.members.get(user_id, {"status": "left"})["status"])
+
+    def may(self, user_id: int, permission: str) -> bool:
+        """Whether the user may do this here: the owner and administrators (their own rights aside) may;
+        a restricted member by their own permissions, any other member by the group's."""
+        record = self.members.get(user_id, {"status": "left"})
+        if record["status"] == "administrator" and permission in ADMIN_RIGHTS:
+            return bool(record.get(permission))  # an administrator adds people only with that right
+        if record["status"] in ("creator", "administrator"):
+            return True
+        if record["status"] == "restricted":
+            return bool(record.get(permission))
+        return bool(self.permissions.get(permission))
 
 
 class FakeBotAPI:
@@ -649,9 +685,16 @@ class FakeBotAPI:
         return {"user": self._users[user_id], **record}
 
     def _change_member(
-        self, chat: _Chat, user_id: int, record: Json, actor: int, invite_link: Json | None = None
+        self,
+        chat: _Chat,
+        user_id: int,
+        record: Json,
+        actor: int,
+        invite_link: Json | None = None,
+        **flags: bool,
     ) -> None:
-        """Sets a membership and sends the chat_member / my_chat_member update it causes."""
+        """Sets a membership and sends the chat_member / my_chat_member update it causes (``flags``:
+        via_join_request, via_chat_folder_invite_link, as the update carries them)."""
         old = self._member_json(chat, user_id)
         chat.members[user_id] = record
         new = self._member_json(chat, user_id)
@@ -667,6 +710,7 @@ class FakeBotAPI:
         }
         if invite_link is not None:
             update["invite_link"] = invite_link
+        update.update({key: True for key, value in flags.items() if value})
         if user_id == self.bot_id:
             self._emit("my_chat_member", update)
         elif chat.status(self.bot_id) == "administrator":  # documented: only admins get chat_member
@@ -791,8 +835,14 @@ class FakeBotAPI:
             "has_main_web_app": False,
         }
 
+    def _bot_may_send(self, chat: _Chat, permission: str, what: str) -> None:
+        """A bot that is no administrator is a member like the others: the group's permissions hold."""
+        if chat.type != "private" and not chat.may(self.bot_id, permission):
+            raise bad_request(f"not enough rights to send {what} to the chat")
+
     def _api_sendMessage(self, params: Json) -> Json:
         chat = self._reachable(params.get("chat_id"))
+        self._bot_may_send(chat, "can_send_messages", "text messages")
         text, entities = self._format(params, "text", MAX_TEXT)
         fields: Json = {"text": text, **({"entities": entities} if entities else {})}
         record = {"text": text, "source": params.get("text"), "entities": entities, "caption": None}
@@ -883,6 +933,7 @@ class FakeBotAPI:
 
     def _send_file(self, params: Json, key: str, method: str) -> Json:
         chat = self._reachable(params.get("chat_id"))
+        self._bot_may_send(chat, f"can_send_{key}s", f"{key}s")
         caption, entities = self._format(params, "caption", MAX_CAPTION)
         obj, data = self._upload(params, key)
         fields: Json = {key: [obj] if key == "photo" else obj}
@@ -967,10 +1018,12 @@ class FakeBotAPI:
         del chat.requests[user_id]
         return True
 
-    def _join(self, chat: _Chat, user_id: int, link: Json | None, actor: int) -> None:
+    def _join(self, chat: _Chat, user_id: int, link: Json | None, actor: int, **flags: bool) -> None:
+        """``user_id`` is in the chat now, by a link or a request ``actor`` approved: the chat_member
+        update, and the service message (from the user) saying they joined."""
         if link is not None:
             self._links[link["invite_link"]]["joined"] += 1
-        self._change_member(chat, user_id, {"status": "member"}, actor, invite_link=link)
+        self._change_member(chat, user_id, {"status": "member"}, actor, invite_link=link, **flags)
         self._deliver(
             chat, self._new_message(chat, user_id, {"new_chat_members": [self._users[user_id]]}), True
         )
@@ -1039,7 +1092,30 @@ class FakeBotAPI:
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": dict.fromkeys(gifts, False),
+            **({"permissions": dict(chat.permissions)} if chat.type != "private" else {}),
         }
+
+    def _api_setChatPermissions(self, params: Json) -> bool:
+        """Documented: the bot must be an administrator with can_restrict_members. A permission left out is
+        False; without use_independent_chat_permissions, can_send_other_messages and
+        can_add_web_page_previews imply the send permissions, and can_send_polls implies
+        can_send_messages. Setting what is already set is refused (CHAT_NOT_MODIFIED), as Telegram does."""
+        chat = self._group(params.get("chat_id"))
+        self._require_right(chat, "can_restrict_members", "not enough rights to change chat permissions")
+        given = params.get("permissions")
+        if not isinstance(given, dict):
+            raise bad_request("can't parse permissions JSON object")
+        new = {key: bool(given.get(key, False)) for key in CHAT_PERMISSIONS}
+        if not params.get("use_independent_chat_permissions"):
+            if new["can_send_other_messages"] or new["can_add_web_page_previews"]:
+                new.update(dict.fromkeys(SEND_PERMISSIONS, True))
+            if new["can_send_polls"]:
+                new["can_send_messages"] = True
+        if new == chat.permissions:
+            raise bad_request("CHAT_NOT_MODIFIED")
+        chat.permissions = new
+        self._notify()
+        return True
 
     def _api_getChatMember(self, params: Json) -> Json:
         chat = self._reachable(params.get("chat_id"))
@@ -1057,6 +1133,42 @@ class FakeBotAPI:
     def _api_leaveChat(self, params: Json) -> bool:
         chat = self._group(params.get("chat_id"))
         self._change_member(chat, self.bot_id, {"status": "left"}, self.bot_id)
+        return True
+
+    def _deletable(self, chat: _Chat, message: Json) -> bool:
+        """As documented: only within 48 hours; the bot's own messages, incoming ones in private chats, any
+        in a group where the bot is an administrator (in a supergroup, with can_delete_messages)."""
+        if self._now() - int(message["date"]) > DELETE_WINDOW_SECONDS:
+            return False
+        if (message.get("from") or {}).get("id") == self.bot_id or chat.type == "private":
+            return True
+        record = chat.members.get(self.bot_id, {})
+        if record.get("status") != "administrator":
+            return False
+        return chat.type == "group" or bool(record.get("can_delete_messages"))
+
+    def _api_deleteMessage(self, params: Json) -> bool:
+        chat = self._reachable(params.get("chat_id"))
+        message = chat.messages.get(int(params.get("message_id") or 0))
+        if message is None:
+            raise bad_request("message to delete not found")
+        if not self._deletable(chat, message):
+            raise bad_request("message can't be deleted")
+        del chat.messages[int(message["message_id"])]
+        return True
+
+    def _api_deleteMessages(self, params: Json) -> bool:
+        """Messages not found are skipped; when none of those found may be deleted, the call fails."""
+        chat = self._reachable(params.get("chat_id"))
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise bad_request("message_ids must be a list of 1 to 100 message identifiers")
+        found = [chat.messages[int(i)] for i in ids if int(i) in chat.messages]
+        deletable = [m for m in found if self._deletable(chat, m)]
+        if found and not deletable:
+            raise bad_request("message can't be deleted")
+        for message in deletable:
+            del chat.messages[int(message["message_id"])]
         return True
 
     @staticmethod
@@ -1211,6 +1323,8 @@ class FakeBotAPI:
                 self._started.add(user_id)
             elif chat.status(user_id) not in PRESENT:
                 raise ValueError(f"{user['first_name']} is not a member of {chat_id}")
+            elif not chat.may(user_id, "can_send_messages"):
+                raise Refused("CHAT_SEND_PLAIN_FORBIDDEN")  # the app says: writing is not allowed here
             fields: Json = {"text": text}
             command = BOT_COMMAND.match(text)
             if command:
@@ -1315,6 +1429,95 @@ class FakeBotAPI:
             self._change_member(chat, user_id, {"status": "left"}, user_id)
             self._deliver(chat, self._new_message(chat, user_id, {"left_chat_member": user}), service=True)
 
+    def add_member(self, chat_id: int, user_id: int, by: int) -> None:
+        """``by`` adds ``user_id`` to the group in their app (Add Members): the owner may; an administrator
+        with the right to invite; any other member only where the group's permissions let members add
+        people (else Refused CHAT_ADMIN_REQUIRED). A chat_member update (from ``by``) and the service
+        message from ``by``. Adding someone banned lifts the ban (owner and administrators only)."""
+        with self._lock:
+            self._known_user(user_id)
+            adder = self._known_user(by)
+            chat = self._known_chat(chat_id)
+            if chat.type == "private" or chat.status(by) not in PRESENT:
+                raise ValueError(f"{adder['first_name']} is not in {chat_id}")
+            if chat.status(user_id) in PRESENT:
+                raise ValueError(f"{user_id} is in {chat_id} already")
+            if not chat.may(by, "can_invite_users"):
+                raise Refused("CHAT_ADMIN_REQUIRED")
+            if chat.status(user_id) == "kicked" and chat.status(by) not in ("creator", "administrator"):
+                raise Refused("USER_KICKED")
+            self._change_member(chat, user_id, {"status": "member"}, by)
+            added = self._new_message(chat, by, {"new_chat_members": [self._users[user_id]]})
+            self._deliver(chat, added, service=True)
+
+    def create_link(self, chat_id: int, by: int, creates_join_request: bool = False) -> str:
+        """The owner or an administrator with the right to invite makes an invitation link in their app."""
+        with self._lock:
+            self._known_user(by)
+            chat = self._known_chat(chat_id)
+            if chat.status(by) not in ("creator", "administrator") or not chat.may(by, "can_invite_users"):
+                raise Refused("CHAT_ADMIN_REQUIRED")
+            link: Json = {
+                "invite_link": f"https://t.me/+{secrets.token_urlsafe(12)}",
+                "creator": self._users[by],
+                "creates_join_request": creates_join_request,
+                "is_primary": False,
+                "is_revoked": False,
+            }
+            self._links[link["invite_link"]] = {"chat_id": chat.id, "object": link, "joined": 0}
+            return str(link["invite_link"])
+
+    def approve_join(self, chat_id: int, user_id: int, by: int) -> None:
+        """The owner or an administrator approves a pending join request in their app: the chat_member
+        update comes from them, with the link the request came through."""
+        with self._lock:
+            self._known_user(by)
+            chat = self._known_chat(chat_id)
+            if chat.status(by) not in ("creator", "administrator") or not chat.may(by, "can_invite_users"):
+                raise Refused("CHAT_ADMIN_REQUIRED")
+            if user_id not in chat.requests:
+                raise ValueError(f"no join request of {user_id} in {chat_id}")
+            link = chat.requests[user_id].get("invite_link")
+            self._join(chat, user_id, link, actor=by, via_join_request=link is None)
+
+    def remove_member(self, chat_id: int, user_id: int, by: int) -> None:
+        """The owner (or an administrator who may ban) removes a member in their app: they are banned (a
+        chat_member update from ``by``) and the service message says they left."""
+        with self._lock:
+            user = self._known_user(user_id)
+            self._known_user(by)
+            chat = self._known_chat(chat_id)
+            record = chat.members.get(by, {})
+            if record.get("status") != "creator" and not (
+                record.get("status") == "administrator" and record.get("can_restrict_members")
+            ):
+                raise Refused("CHAT_ADMIN_REQUIRED")
+            if chat.status(user_id) not in PRESENT:
+                raise ValueError(f"{user['first_name']} is not in {chat_id}")
+            self._change_member(chat, user_id, {"status": "kicked", "until_date": 0}, by)
+            self._deliver(chat, self._new_message(chat, by, {"left_chat_member": user}), service=True)
+
+    def set_permissions(self, chat_id: int, by: int, **permissions: bool) -> None:
+        """The owner (or an administrator who may ban) changes what members may do, in their app. Telegram
+        tells bots nothing of it: no update, no service message."""
+        with self._lock:
+            self._known_user(by)
+            chat = self._known_chat(chat_id)
+            record = chat.members.get(by, {})
+            if record.get("status") != "creator" and not (
+                record.get("status") == "administrator" and record.get("can_restrict_members")
+            ):
+                raise Refused("CHAT_ADMIN_REQUIRED")
+            unknown = set(permissions) - set(CHAT_PERMISSIONS)
+            if unknown:
+                raise ValueError(f"no such permissions: {sorted(unknown)}")
+            chat.permissions.update(permissions)
+
+    def permissions(self, chat_id: int) -> Json:
+        """The group's default member permissions now."""
+        with self._lock:
+            return dict(self._chats[chat_id].permissions)
+
     def migrate(self, chat_id: int) -> int:
         """Upgrades a group to a supergroup; returns the new id. The old id then answers 400 with it."""
         with self._lock:
@@ -1325,6 +1528,7 @@ class FakeBotAPI:
             creator = next(u for u, m in old.members.items() if m["status"] == "creator")
             new = _Chat({**old.info, "id": new_id, "type": "supergroup"}, members=copy.deepcopy(old.members))
             new.requests, old.requests = old.requests, {}
+            new.permissions = dict(old.permissions)
             self._chats[new_id] = new
             for state in self._links.values():
                 if state["chat_id"] == chat_id:
@@ -1366,6 +1570,17 @@ class FakeBotAPI:
             if method is None:
                 return [{"method": m, **copy.deepcopy(p)} for m, p in self._calls]
             return [copy.deepcopy(p) for m, p in self._calls if m == method.lower()]
+
+    def messages(self, chat_id: int) -> list[int]:
+        """The ids of the messages still in the chat (not deleted)."""
+        with self._lock:
+            return sorted(self._chats[chat_id].messages)
+
+    def age(self, chat_id: int, seconds: int) -> None:
+        """Make every message in the chat `seconds` older (Telegram deletes only recent ones)."""
+        with self._lock:
+            for message in self._chats[chat_id].messages.values():
+                message["date"] = int(message["date"]) - seconds
 
     def members(self, chat_id: int) -> list[int]:
         """The users (not the bot) who are in the chat now."""

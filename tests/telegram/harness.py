@@ -134,6 +134,16 @@ async def said(fake: FakeBotAPI, who: str, chat: int, text: str, expect: str, wi
     return str((await fake.wait_for_sent(chat, expect, timeout=within, after=last))["text"])
 
 
+async def record_consent(
+    fake: FakeBotAPI, scope: str, group: int = GROUP, manager: int = PEOPLE["alice"]
+) -> None:
+    """The case manager records the person's consent to `scope` (a carer needs `carers`) as given on a
+    paper form; recorded already, the bot says so and nothing changes."""
+    last = max((m["message_id"] for m in fake.sent(group)), default=0)
+    fake.say(manager, group, f"/consent record {scope} given paper form signed")
+    await fake.wait_for_sent(group, "onsent to", after=last)
+
+
 async def open_case_in_group(fake: FakeBotAPI, label: str, group: int = GROUP, admin: bool = True) -> str:
     """alice makes a group, adds the bot (as an administrator with the rights it needs) and opens a case
     there; returns the bot's answer."""

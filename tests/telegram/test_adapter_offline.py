@@ -421,14 +421,15 @@ async def test_a_join_request_through_the_bots_own_link_carries_it(adapter: Tele
 async def test_members_joining_leaving_and_kicked(adapter: TelegramAdapter) -> None:
     left, joined = {"status": "left"}, {"status": "member"}
     kicked = {"status": "kicked", "until_date": 0}
+    # alice did each (the update's "from"): she added bob, removed him (see test_room_guard_telegram).
     assert await convert(adapter, 1, chat_member=change(BOB_USER, left, joined)) == [
-        MemberJoined("telegram", "u1", str(GROUP), str(BOB))
+        MemberJoined("telegram", "u1", str(GROUP), str(BOB), str(ALICE), "Bob")
     ]
     assert await convert(adapter, 2, chat_member=change(BOB_USER, joined, left)) == [
-        MemberLeft("telegram", "u2", str(GROUP), str(BOB))
+        MemberLeft("telegram", "u2", str(GROUP), str(BOB), str(ALICE))
     ]
     assert await convert(adapter, 3, chat_member=change(BOB_USER, joined, kicked)) == [
-        MemberLeft("telegram", "u3", str(GROUP), str(BOB))
+        MemberLeft("telegram", "u3", str(GROUP), str(BOB), str(ALICE))
     ]
     # Promoted, not moved: nothing.
     admin = {"status": "administrator"} | ADMIN_RIGHTS
@@ -438,10 +439,10 @@ async def test_members_joining_leaving_and_kicked(adapter: TelegramAdapter) -> N
     outside = {"status": "restricted", "is_member": False} | RESTRICTED
     assert await convert(adapter, 5, chat_member=change(BOB_USER, joined, inside)) == []
     assert await convert(adapter, 6, chat_member=change(BOB_USER, inside, outside)) == [
-        MemberLeft("telegram", "u6", str(GROUP), str(BOB))
+        MemberLeft("telegram", "u6", str(GROUP), str(BOB), str(ALICE))
     ]
     assert await convert(adapter, 7, chat_member=change(BOB_USER, outside, inside)) == [
-        MemberJoined("telegram", "u7", str(GROUP), str(BOB))
+        MemberJoined("telegram", "u7", str(GROUP), str(BOB), str(ALICE), "Bob")
     ]
 
 

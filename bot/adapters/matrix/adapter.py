@@ -9,8 +9,12 @@ timeline that comes back `limited` is completed from /messages before the token 
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Protocol
 
 import aiohttp
@@ -30,29 +34,46 @@ from nio import (
     RoomVisibility,
     SyncResponse,
     UnknownEvent,
+    UploadResponse,
 )
 from nio.store import SqliteStore
 
 from bot.adapters.base import EffectDispatch
 from bot.adapters.matrix.render import content
-from bot.adapters.matrix.rooms import CASE_STATE, CaseRoomIndex
+from bot.adapters.matrix.rooms import (
+    CASE_STATE,
+    GUESTS,
+    HISTORY,
+    JOIN_RULES,
+    PROTECTED_EVENTS,
+    CaseRoomIndex,
+    creation_levels,
+    guarded_levels,
+    is_read_only,
+)
 from bot.adapters.matrix.session import StoredSession, load_session, save_session
 from bot.core.context import Network
 from bot.delivery.outbox import DeliveryError
 from bot.domain.events import (
     AnswerJoin,
     BotInvited,
+    BotStanding,
     CreateCaseRoom,
     Effect,
+    EraseRoom,
     Event,
+    GuardRoom,
     Invite,
     JoinRoom,
     Kick,
     LeaveRoom,
     LinkRoom,
+    MemberInvited,
     MemberJoined,
     MemberLeft,
     ReactionAdded,
+    RoomSettingChanged,
+    SendFile,
     SendJoinLink,
     SendMessage,
     TextMessage,
@@ -113,7 +134,9 @@ class MatrixAdapter(EffectDispatch):
 
     def __init__(self, settings: MatrixSettings) -> None:
         self._settings = settings
-        self.info = Network(NAME, USER_ID, "@bob:example.org", frozenset(settings.staff))
+        self.info = Network(
+            NAME, USER_ID, "@bob:example.org", frozenset(settings.staff), bot_user=settings.user_id
+        )
         store = settings.store_path
         store.mkdir(parents=True, exist_ok=True)
         encrypted = bool(settings.pickle_key)
@@ -128,6 +151,8 @@ class MatrixAdapter(EffectDispatch):
         self.client = AsyncClient(settings.homeserver, settings.user_id, store_path=str(store), config=config)
         self._stopping = asyncio.Event()
         self._rooms = CaseRoomIndex()
+        # Who invited whom into a case room (seen in the timeline), so a join can say who let them in.
+        self._inviters: dict[tuple[str, str], str] = {}
 
     @property
     def user_id(self) -> str:
@@ -190,6 +215,21 @@ class MatrixAdapter(EffectDispatch):
             log.info("first sync: earlier history is not read as commands")
         await host.set_cursor(NAME, response.next_batch)
         await host.process(NAME)
+        if full_state:
+            await self.guard_all_rooms()
+
+    async def guard_all_rooms(self) -> None:
+        """At start: every case room gets the guard's levels and settings (rooms created before the guard
+        existed are upgraded); a closed case's room stays read-only. A room that refuses is logged and
+        skipped (retried at the next start)."""
+        rooms = [r for r in self._rooms.case_rooms(self.user_id) if r in self.client.rooms]
+        changed = 0
+        for room_id in rooms:
+            try:
+                changed += await self._guard(room_id, None)
+            except DeliveryError as error:
+                log.warning("could not guard case room %s at start: %s", room_id, error)
+        log.info("room guard at start: %d case rooms checked, %d changed", len(rooms), changed)
 
     async def _keys(self) -> None:
         if not self.client.olm:
@@ -226,6 +266,13 @@ class MatrixAdapter(EffectDispatch):
             if info.timeline.limited and info.timeline.prev_batch:
                 timeline = await self._fill_gap(room_id, info.timeline.prev_batch, since) + timeline
             events.extend(e for e in (self._convert(room_id, raw) for raw in timeline) if e is not None)
+        for room_id, left in response.rooms.leave.items():
+            # A room the bot is no longer in: only its own removal is news (someone kicked or banned it).
+            for raw in left.timeline.events:
+                if isinstance(raw, RoomMemberEvent) and raw.state_key == self.user_id:
+                    event = self._convert(room_id, raw)
+                    if event is not None:
+                        events.append(event)
         return events
 
     async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
@@ -277,6 +324,17 @@ class MatrixAdapter(EffectDispatch):
                 log.info("event %s decrypted after its key arrived", event_id)
                 await host.release_decrypted(event)
 
+    def _protected_change(self, room_id: str, raw: Any) -> str | None:
+        """The protective setting a state event of a case room changes (someone else's: the bot's own
+        events are not converted), or None."""
+        source = getattr(raw, "source", None)
+        if not isinstance(source, dict) or source.get("state_key") != "":
+            return None
+        setting = PROTECTED_EVENTS.get(str(source.get("type")))
+        if setting is None or not self._rooms.is_case_room(room_id, self.user_id):
+            return None
+        return setting
+
     def _is_direct(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return room is not None and room.member_count <= 2
@@ -287,12 +345,27 @@ class MatrixAdapter(EffectDispatch):
             return None
         if isinstance(raw, RoomMessageText):
             return TextMessage(NAME, raw.event_id, room_id, raw.sender, raw.body, self._is_direct(room_id))
-        if isinstance(raw, RoomMemberEvent) and raw.state_key != self.user_id:
-            if raw.membership == "join" and raw.prev_membership != "join":
-                return MemberJoined(NAME, raw.event_id, room_id, raw.state_key)
-            if raw.membership in ("leave", "ban") and raw.prev_membership in ("join", "invite"):
-                return MemberLeft(NAME, raw.event_id, room_id, raw.state_key)
+        if isinstance(raw, RoomMemberEvent) and raw.state_key == self.user_id:
+            if raw.membership in ("leave", "ban") and self._rooms.is_case_room(room_id, self.user_id):
+                return BotStanding(NAME, raw.event_id, room_id, False)  # kicked or banned by someone
             return None
+        if isinstance(raw, RoomMemberEvent):
+            if raw.membership == "invite" and raw.prev_membership != "invite":
+                if self._rooms.is_case_room(room_id, self.user_id):
+                    self._inviters[(room_id, raw.state_key)] = raw.sender
+                    return MemberInvited(NAME, raw.event_id, room_id, raw.state_key, raw.sender)
+                return None
+            if raw.membership == "join" and raw.prev_membership != "join":
+                by = self._inviters.pop((room_id, raw.state_key), "")
+                return MemberJoined(NAME, raw.event_id, room_id, raw.state_key, by)
+            if raw.membership in ("leave", "ban") and raw.prev_membership in ("join", "invite"):
+                self._inviters.pop((room_id, raw.state_key), None)
+                by = raw.sender if raw.sender != raw.state_key else ""
+                return MemberLeft(NAME, raw.event_id, room_id, raw.state_key, by)
+            return None
+        setting = self._protected_change(room_id, raw)
+        if setting is not None:
+            return RoomSettingChanged(NAME, raw.event_id, room_id, setting, raw.sender)
         if isinstance(raw, ReactionEvent):
             return ReactionAdded(NAME, raw.event_id, room_id, raw.sender, raw.reacts_to, raw.key)
         if isinstance(raw, UnknownEvent) and raw.type == "m.reaction":
@@ -319,6 +392,42 @@ class MatrixAdapter(EffectDispatch):
         )
         return str(response.event_id)
 
+    async def do_send_file(self, room_id: str | None, effect: SendFile, txn_id: str) -> str | None:
+        """Upload, then send an `m.file`. In an encrypted room (or one the bot does not know) the upload is
+        encrypted and the event carries it as `file` (key, iv, hashes), never as a plain `url` that anyone
+        with the link could read; only a room known to be unencrypted gets a plain upload and `url`."""
+        assert room_id is not None
+        data = base64.b64decode(effect.data)
+        room = self.client.rooms.get(room_id)
+        encrypt = room is None or room.encrypted
+        uploaded, keys = await self.client.upload(
+            lambda _limited, _timeouts: io.BytesIO(data),
+            content_type=effect.mimetype,
+            filename=effect.name,
+            encrypt=encrypt,
+            filesize=len(data),
+        )
+        if not isinstance(uploaded, UploadResponse):
+            check(uploaded)
+            raise DeliveryError(f"upload failed: {uploaded}", 5.0)
+        message: dict[str, Any] = {
+            "msgtype": "m.file",
+            # Matrix 1.10: with `filename` set, `body` is the caption.
+            "body": effect.caption or effect.name,
+            "filename": effect.name,
+            "info": {"mimetype": effect.mimetype, "size": len(data)},
+        }
+        if encrypt:
+            message["file"] = {**(keys or {}), "url": uploaded.content_uri, "mimetype": effect.mimetype}
+        else:
+            message["url"] = uploaded.content_uri
+        response = check(
+            await self.client.room_send(
+                room_id, "m.room.message", message, tx_id=txn_id, ignore_unverified_devices=True
+            )
+        )
+        return str(response.event_id)
+
     async def do_create_case_room(
         self, room_id: str | None, effect: CreateCaseRoom, txn_id: str
     ) -> str | None:
@@ -335,16 +444,9 @@ class MatrixAdapter(EffectDispatch):
         if self._settings.encrypt_rooms:
             state.append({"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}})
         # The creator keeps the power Synapse gives it (100, or "creator" in room version 12, where it
-        # may not be listed); case managers get 50, enough to invite and kick.
-        levels = {
-            "users_default": 0,
-            "events_default": 0,
-            "state_default": 50,
-            "invite": 50,
-            "kick": 50,
-            "ban": 50,
-            "redact": 50,
-        }
+        # may not be listed); case managers get 50: kick, ban, redact, name and topic. Inviting and every
+        # protective setting need the bot's level (the room guard).
+        levels = creation_levels()
         response = check(
             await self.client.room_create(
                 visibility=RoomVisibility.private,
@@ -440,9 +542,62 @@ class MatrixAdapter(EffectDispatch):
         raise DeliveryError("Matrix has no join requests to answer", permanent=True)
 
     async def do_kick(self, room_id: str | None, effect: Kick, txn_id: str) -> str | None:
+        """Kick a member, or withdraw a pending invitation (the same request on Matrix). Someone no longer
+        in the room or invited to it is done already (a removal repeated after a crash, or by the guard)."""
         assert room_id is not None
-        check(await self.client.room_kick(room_id, effect.user, effect.reason or None))
+        try:
+            check(await self.client.room_kick(room_id, effect.user, effect.reason or None))
+        except DeliveryError as error:
+            if not error.permanent or await self._membership(room_id, effect.user) in ("join", "invite"):
+                raise
+            log.info("kick in room %s: the user is not there any more", room_id)
         return None
+
+    async def _membership(self, room_id: str, user: str) -> str:
+        response = await self.client.room_get_state_event(room_id, "m.room.member", user)
+        if isinstance(response, ErrorResponse):
+            return "leave"
+        return str(response.content.get("membership", "leave"))
+
+    async def do_guard_room(self, room_id: str | None, effect: GuardRoom, txn_id: str) -> str | None:
+        assert room_id is not None
+        await self._guard(room_id, effect.read_only)
+        return None
+
+    async def _guard(self, room_id: str, read_only: bool | None) -> int:
+        """Put the room's protective settings as the guard keeps them, from the room's current state: only
+        what differs is sent. `read_only` None keeps the room as it is (writable, or a closed case's).
+        Returns how many settings were changed."""
+        levels = dict(check(await self.client.room_get_state_event(room_id, "m.room.power_levels")).content)
+        closed = is_read_only(levels) if read_only is None else read_only
+        wanted = guarded_levels(levels, closed, self.user_id)
+        changed = 0
+        for kind, expected in (
+            ("m.room.join_rules", JOIN_RULES),
+            ("m.room.history_visibility", HISTORY),
+            ("m.room.guest_access", GUESTS),
+            (CASE_STATE, self._rooms.marker(room_id)),
+        ):
+            if expected is None:
+                continue
+            response = await self.client.room_get_state_event(room_id, kind)
+            current = {} if isinstance(response, ErrorResponse) else dict(response.content)
+            if any(current.get(key) != value for key, value in expected.items()):
+                check(await self.client.room_put_state(room_id, kind, dict(expected)))
+                changed += 1
+        if wanted != levels:
+            try:
+                check(await self.client.room_put_state(room_id, "m.room.power_levels", wanted))
+            except DeliveryError as error:
+                if not error.permanent:
+                    raise
+                # An older room version: someone else at the bot's level cannot be lowered by it.
+                wanted = guarded_levels(levels, closed, self.user_id, lower_peers=False)
+                check(await self.client.room_put_state(room_id, "m.room.power_levels", wanted))
+            changed += 1
+        if changed:
+            log.info("room guard: %d settings of room %s put back", changed, room_id)
+        return changed
 
     async def do_join_room(self, room_id: str | None, effect: JoinRoom, txn_id: str) -> str | None:
         assert room_id is not None
@@ -453,6 +608,75 @@ class MatrixAdapter(EffectDispatch):
         assert room_id is not None
         check(await self.client.room_leave(room_id))
         return None
+
+    async def do_erase_room(self, room_id: str | None, effect: EraseRoom, txn_id: str) -> str | None:
+        """The room of an erased case: redact the bot's messages (and the room name, which holds the case's
+        label), kick everyone, leave, forget. Each step may be repeated after a crash or a rate limit without
+        failing on what was done: a redaction's transaction id is fixed, people already gone are skipped,
+        and a room the bot is no longer in is only forgotten."""
+        assert room_id is not None
+        state = await self._erasable_state(room_id)
+        if state is not None:
+            names = [
+                str(e["event_id"])
+                for e in state
+                if e.get("type") == "m.room.name" and e.get("sender") == self.user_id and "event_id" in e
+            ]
+            redacted = failed = 0
+            for index, event_id in enumerate([*effect.redact, *names]):
+                tx_id = f"{txn_id}-redact-{index}"
+                if await self._erasure_step(partial(self.client.room_redact, room_id, event_id, tx_id=tx_id)):
+                    redacted += 1
+                else:
+                    failed += 1
+            present = {
+                str(e.get("state_key"))
+                for e in state
+                if e.get("type") == "m.room.member"
+                and e.get("content", {}).get("membership") in ("join", "invite")
+                and e.get("state_key") != self.user_id
+            }
+            removed = 0
+            for user in sorted(present):
+                removed += await self._erasure_step(partial(self.client.room_kick, room_id, user))
+            log.info(
+                "erased room %s: %d events redacted (%d refused), %d people removed",
+                room_id,
+                redacted,
+                failed,
+                removed,
+            )
+            await self._erasure_step(partial(self.client.room_leave, room_id))
+        await self._erasure_step(partial(self.client.room_forget, room_id))
+        return None
+
+    async def _erasable_state(self, room_id: str) -> list[dict[str, Any]] | None:
+        """The room's state, or None when the bot is not in the room any more (a retry after leaving)."""
+        response = await self.client.room_get_state(room_id)
+        if isinstance(response, ErrorResponse):
+            try:
+                check(response)
+            except DeliveryError as error:
+                if not error.permanent:
+                    raise
+                return None
+        return list(response.events)
+
+    async def _erasure_step(self, request: Callable[[], Awaitable[Any]], tries: int = 5) -> bool:
+        """One request of an erasure: a rate limit is waited out here (the steps before it are not
+        repeated); a refusal (already done, gone) is logged and the erasure goes on. True when done."""
+        for _attempt in range(tries):
+            try:
+                check(await request())
+                return True
+            except DeliveryError as error:
+                if error.permanent:
+                    log.info("erasure step refused (%s); going on", error)
+                    return False
+                if error.retry_after > 60:
+                    raise
+                await asyncio.sleep(error.retry_after)
+        raise DeliveryError("rate limited during an erasure", 5.0)
 
 
 async def login(client: AsyncClient, settings: MatrixSettings, password: str) -> StoredSession:

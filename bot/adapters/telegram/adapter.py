@@ -13,6 +13,7 @@ Telegram's answer and the commit that follows it (see the README for the measure
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import logging
 import re
@@ -31,8 +32,11 @@ from telegram import (
     ChatMemberAdministrator,
     ChatMemberOwner,
     ChatMemberRestricted,
+    ChatMemberUpdated,
+    ChatPermissions,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -41,7 +45,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.adapters.base import EffectDispatch
 from bot.adapters.telegram.limits import SendLimits
-from bot.adapters.telegram.render import pieces
+from bot.adapters.telegram.render import length, pieces
 from bot.core.context import Network
 from bot.delivery.outbox import DeliveryError, no_failpoint
 from bot.domain.events import (
@@ -50,7 +54,9 @@ from bot.domain.events import (
     ButtonPressed,
     CreateCaseRoom,
     Effect,
+    EraseRoom,
     Event,
+    GuardRoom,
     Invite,
     JoinRequested,
     JoinRoom,
@@ -60,6 +66,7 @@ from bot.domain.events import (
     MemberJoined,
     MemberLeft,
     RoomMoved,
+    SendFile,
     SendJoinLink,
     SendMessage,
     TextMessage,
@@ -76,6 +83,9 @@ ALLOWED_UPDATES = ("message", "callback_query", "chat_join_request", "chat_membe
 COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)")
 PRESENT = ("member", "administrator", "creator", "restricted")
 JOIN_LINK_HOURS = 24
+# Telegram's limits for what a bot sends as a document: its caption (after entity parsing) and its size.
+MAX_CAPTION = 1024
+MAX_DOCUMENT = 50 * 1024 * 1024
 
 
 class Host(Protocol):
@@ -88,6 +98,17 @@ class Host(Protocol):
     async def record(self, event: Event) -> None: ...
 
     async def process(self, network: str) -> None: ...
+
+
+class CaseRooms(Protocol):
+    """Where the guard goes at start (bot.app.App.case_rooms): each linked case group, and whether its
+    case is closed."""
+
+    async def case_rooms(self, network: str) -> list[tuple[str, bool]]: ...
+
+
+class RunHost(Host, CaseRooms, Protocol):
+    """The host of a running adapter (`run`, `serve_webhook`)."""
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -103,6 +124,42 @@ def _present(member: ChatMember) -> bool:
     if isinstance(member, ChatMemberRestricted):
         return member.is_member
     return member.status in PRESENT
+
+
+def guarded(read_only: bool) -> ChatPermissions:
+    """A case group's default permissions: members write (unless its case is closed) and do nothing else;
+    adding people, the group's info, pins, topics and tags stay with the bot (and the owner). Every field
+    is given, and sent with use_independent_chat_permissions, so that no permission implies another."""
+    write = not read_only
+    return ChatPermissions(
+        can_send_messages=write,
+        can_send_audios=write,
+        can_send_documents=write,
+        can_send_photos=write,
+        can_send_videos=write,
+        can_send_video_notes=write,
+        can_send_voice_notes=write,
+        can_send_polls=write,
+        can_send_other_messages=write,
+        can_add_web_page_previews=write,
+        can_react_to_messages=write,
+        can_change_info=False,
+        can_invite_users=False,
+        can_pin_messages=False,
+        can_manage_topics=False,
+        can_edit_tag=False,
+    )
+
+
+def _how(change: ChatMemberUpdated, by: str) -> str:
+    """How someone came into a group, for the log (no names)."""
+    if change.via_join_request:
+        return "a join request approved by an administrator"
+    if change.via_chat_folder_invite_link:
+        return "a chat folder link"
+    if change.invite_link is not None:
+        return "an invitation link" + (" (request approved)" if by else "")
+    return "added by someone" if by else "by themselves"
 
 
 class TelegramAdapter(EffectDispatch):
@@ -132,6 +189,8 @@ class TelegramAdapter(EffectDispatch):
         self._moved: dict[int, int] = {}
         # Chats whose loss a 403 reported already: the update saying the same is not told twice.
         self._lost: set[int] = set()
+        # The case groups to guard (set by `run` / `serve_webhook`).
+        self._rooms: CaseRooms | None = None
         self.bot_id = 0
         self.username = ""
         self.reads_all = False
@@ -146,6 +205,7 @@ class TelegramAdapter(EffectDispatch):
             creates_rooms=False,
             invites_by_id=False,
             invite_link=f"https://t.me/{self.username}?start={{token}}",
+            bot_user=str(self.bot_id) if self.bot_id else "",
         )
 
     # session -------------------------------------------------------------------------------------------
@@ -190,10 +250,11 @@ class TelegramAdapter(EffectDispatch):
         task.add_done_callback(self._tasks.discard)
 
     # updates ---------------------------------------------------------------------------------------
-    async def run(self, host: Host) -> None:
+    async def run(self, host: RunHost) -> None:
         """Poll until closed; a failed poll is retried (a 409 means a webhook is set or another process
         polls: say so)."""
         self._host = host
+        self._guard_in_background(host)
         await self.bot.delete_webhook()
         while not self._stopping.is_set():
             try:
@@ -281,14 +342,7 @@ class TelegramAdapter(EffectDispatch):
                 )
             ]
         if update.chat_member is not None:
-            change = update.chat_member
-            user = str(change.new_chat_member.user.id)
-            before, after = _present(change.old_chat_member), _present(change.new_chat_member)
-            if after and not before:
-                return [MemberJoined(NAME, uid, str(change.chat.id), user)]
-            if before and not after:
-                return [MemberLeft(NAME, uid, str(change.chat.id), user)]
-            return []
+            return self._member_change(uid, update.chat_member)
         if update.my_chat_member is not None:
             change = update.my_chat_member
             chat = change.chat.id
@@ -302,9 +356,27 @@ class TelegramAdapter(EffectDispatch):
             self._lost.discard(chat)
             if change.chat.type == "private":
                 return []
-            return [
-                BotStanding(NAME, uid, str(chat), True, await self._missing(chat, change.new_chat_member))
-            ]
+            missing = await self._missing(chat, change.new_chat_member)
+            if "admin" not in missing and "restrict" not in missing:
+                self._spawn(self._guard_if_case_room(chat))  # given the rights the guard needs
+            return [BotStanding(NAME, uid, str(chat), True, missing)]
+        return []
+
+    def _member_change(self, uid: str, change: ChatMemberUpdated) -> list[Event]:
+        """Someone came into a group or went (Telegram sends these to administrators only, so they are
+        the one source of membership: the service messages saying the same are not used).
+
+        `by` is whoever did it when that is not the person themselves: the member who added them, the
+        administrator who approved their request, who removed them."""
+        person = change.new_chat_member.user
+        user, actor, room = str(person.id), str(change.from_user.id), str(change.chat.id)
+        by = "" if actor == user else actor
+        before, after = _present(change.old_chat_member), _present(change.new_chat_member)
+        if after and not before:
+            log.info("someone came into a group: %s", _how(change, by))
+            return [MemberJoined(NAME, uid, room, user, by, _name(person.first_name, person.last_name))]
+        if before and not after:
+            return [MemberLeft(NAME, uid, room, user, by)]
         return []
 
     def _message(self, uid: str, message: Message) -> list[Event]:
@@ -356,10 +428,11 @@ class TelegramAdapter(EffectDispatch):
         return tuple(missing)
 
     # webhook ---------------------------------------------------------------------------------------
-    async def serve_webhook(self, host: Host) -> web.AppRunner:
+    async def serve_webhook(self, host: RunHost) -> web.AppRunner:
         """Receive updates by webhook: a request without the secret gets 403 and is not recorded."""
         assert self._settings.webhook_url and self._settings.secret_token
         self._host = host
+        self._guard_in_background(host)
         runner = web.AppRunner(self.webhook_app(host))
         await runner.setup()
         site = web.TCPSite(runner, self._settings.webhook_listen, self._settings.webhook_port)
@@ -488,6 +561,26 @@ class TelegramAdapter(EffectDispatch):
         assert sent is not None
         return f"{sent.chat.id}:{sent.message_id}"
 
+    async def do_send_file(self, room_id: str | None, effect: SendFile, txn_id: str) -> str | None:
+        """sendDocument with the bytes (multipart) and the caption as plain text, within the same limits
+        as a message; a 429 or a moved group is handled by `deliver` like any request."""
+        chat = self._chat(room_id)
+        if chat in self._forbidden:
+            raise DeliveryError("the bot was removed or blocked in this chat", permanent=True)
+        data = base64.b64decode(effect.data)
+        if len(data) > MAX_DOCUMENT:
+            raise DeliveryError(f"file of {len(data)} bytes: bots may send up to 50 MB", permanent=True)
+        wait = self._limits.wait(chat)
+        if wait > 0:
+            raise DeliveryError("sending limit", wait)
+        caption = effect.caption
+        while length(caption) > MAX_CAPTION:
+            caption = caption[: len(caption) - (length(caption) - MAX_CAPTION)]
+        sent = await self.bot.send_document(
+            chat, InputFile(data, filename=effect.name), caption=caption or None
+        )
+        return f"{sent.chat.id}:{sent.message_id}"
+
     async def _send_piece(
         self, chat: int, first: bool, formatted: str, plain: str, markup: InlineKeyboardMarkup | None
     ) -> Message:
@@ -507,15 +600,112 @@ class TelegramAdapter(EffectDispatch):
         raise DeliveryError("Telegram bots cannot create groups; case rooms are linked", permanent=True)
 
     async def do_link_room(self, room_id: str | None, effect: LinkRoom, txn_id: str) -> str | None:
-        """Name the group after its case, and tell the case managers what rights the bot still lacks."""
+        """Name the group after its case, guard it, and tell the case managers what the bot still lacks
+        there: rights, and a group of only them and the bot (Telegram tells a bot how many people a group
+        holds, not who: those already in are removed when they show themselves)."""
         chat = self._chat(effect.room_id)
         if effect.title:
             try:
                 await self.bot.set_chat_title(chat, effect.title[:128])
             except BadRequest as error:
                 log.info("group title not set (%s)", error.message)
-        self._report(BotStanding(NAME, f"linked:{chat}:{txn_id}", str(chat), True, await self._missing(chat)))
+        missing = await self._guard_and_check(chat, read_only=False)
+        others = await self.bot.get_chat_member_count(chat) - 2  # the case manager linking it, and the bot
+        if others > 0:
+            missing = (*missing, f"alone:{others}")
+        self._report(BotStanding(NAME, f"linked:{chat}:{txn_id}", str(chat), True, missing))
         return str(chat)
+
+    async def do_guard_room(self, room_id: str | None, effect: GuardRoom, txn_id: str) -> str | None:
+        """The group's default permissions (`guarded`): read-only for a closed case, writable again when it
+        reopens. Refused for want of a right, the case managers hear which."""
+        chat = self._chat(room_id)
+        try:
+            await self._guard(chat, effect.read_only)
+        except BadRequest as error:
+            if "rights" in error.message.lower():
+                missing = await self._missing(chat)
+                self._report(BotStanding(NAME, f"guard:{chat}:{txn_id}", str(chat), True, missing))
+            raise
+        return None
+
+    async def _guard(self, chat: int, read_only: bool) -> None:
+        try:
+            await self.bot.set_chat_permissions(
+                chat, guarded(read_only), use_independent_chat_permissions=True
+            )
+        except BadRequest as error:
+            if "CHAT_NOT_MODIFIED" not in error.message.upper():
+                raise
+            # The group's permissions were already these (a retry, a restart): nothing to do.
+
+    async def _guard_and_check(self, chat: int, read_only: bool) -> tuple[str, ...]:
+        """Guard the group; what the bot lacks there (a guard refused for want of rights shows there)."""
+        try:
+            await self._guard(chat, read_only)
+        except BadRequest as error:
+            if "rights" not in error.message.lower():
+                raise
+            log.info("group permissions not set: the bot lacks rights there")
+        return await self._missing(chat)
+
+    def _guard_in_background(self, rooms: CaseRooms) -> None:
+        """At start, every linked case group is guarded again and its rights checked (whatever changed
+        while the bot was away), in the background and within the sending limits."""
+        self._rooms = rooms
+        self._spawn(self._guard_all(rooms, f"start{int(datetime.now(UTC).timestamp())}"))
+
+    async def _guard_all(self, rooms: CaseRooms, tag: str) -> None:
+        try:
+            known = await rooms.case_rooms(NAME)
+        except Exception:  # the database is away: the next start tries again
+            log.exception("case groups not guarded at start: their list could not be read")
+            return
+        done = 0
+        for room_id, closed in known:
+            if self._stopping.is_set():
+                return
+            done += await self._guard_at_start(int(room_id), closed, tag)
+        log.info("guard applied at start to %d of %d case groups", done, len(known))
+
+    async def _guard_at_start(self, chat: int, read_only: bool, tag: str) -> int:
+        """1 when the group is guarded; a group the bot lost, or where it lacks rights, is reported."""
+        for _attempt in range(3):
+            chat = self._chat(str(chat))
+            wait = self._limits.wait(chat)
+            while wait > 0:  # counted as a send to the group, among the messages
+                await asyncio.sleep(wait)
+                wait = self._limits.wait(chat)
+            try:
+                missing = await self._guard_and_check(chat, read_only)
+            except ChatMigrated as error:
+                self._migrated(chat, error.new_chat_id)
+                continue
+            except RetryAfter as error:
+                self._limits.pause(_seconds(error.retry_after))
+                continue
+            except Forbidden:
+                self._lose(chat, tag)
+                return 0
+            except (TelegramError, OSError) as error:
+                log.warning("a case group not guarded at start (%s)", type(error).__name__)
+                await asyncio.sleep(1)
+                continue
+            if missing:
+                self._report(BotStanding(NAME, f"{tag}:{chat}", str(chat), True, missing))
+            return 0 if "restrict" in missing or "admin" in missing else 1
+        return 0
+
+    async def _guard_if_case_room(self, chat: int) -> None:
+        """The bot was given the rights the guard needs: a case group gets it now, not at the next start."""
+        if self._rooms is None:
+            return
+        try:
+            closed = dict(await self._rooms.case_rooms(NAME)).get(str(chat))
+            if closed is not None:
+                await self._guard(chat, closed)
+        except (TelegramError, OSError) as error:
+            log.warning("a case group not guarded (%s)", type(error).__name__)
 
     async def do_invite(self, room_id: str | None, effect: Invite, txn_id: str) -> str | None:
         raise DeliveryError("Telegram bots cannot add people; invitations go by link", permanent=True)
@@ -579,4 +769,52 @@ class TelegramAdapter(EffectDispatch):
 
     async def do_leave_room(self, room_id: str | None, effect: LeaveRoom, txn_id: str) -> str | None:
         await self.bot.leave_chat(self._chat(room_id))
+        return None
+
+    async def do_erase_room(self, room_id: str | None, effect: EraseRoom, txn_id: str) -> str | None:
+        """The group of an erased case: delete the bot's messages where Telegram still allows it (not after
+        48 hours: those refusals are expected, and counted), remove every member (ban, then lift the ban;
+        the group's owner cannot be removed), leave. Each step may be repeated: Telegram skips messages
+        already deleted, and removing someone already gone changes nothing."""
+        assert room_id is not None
+        chat = self._chat(room_id)
+        ids = sorted(
+            {
+                int(number)
+                for where, _, number in (event_id.rpartition(":") for event_id in effect.redact)
+                if where in (room_id, str(chat)) and number.isdigit()
+            }
+        )
+        deleted = kept = removed = refused = 0
+        for start in range(0, len(ids), 100):
+            part = ids[start : start + 100]
+            try:
+                await self.bot.delete_messages(chat, part)
+                deleted += len(part)
+            except (BadRequest, Forbidden) as error:
+                kept += len(part)
+                log.info("messages of an erased case's group not deleted (%s)", error.message)
+        for user in effect.members:
+            if not user.isdigit() or int(user) == self.bot_id:
+                continue  # invited by name and never came
+            try:
+                await self.bot.ban_chat_member(chat, int(user))
+                await self.bot.unban_chat_member(chat, int(user), only_if_banned=True)
+                removed += 1
+            except (BadRequest, Forbidden) as error:
+                refused += 1
+                log.info("a member of an erased case's group not removed (%s)", error.message)
+        try:
+            await self.bot.leave_chat(chat)
+        except (BadRequest, Forbidden) as error:
+            log.info("leaving an erased case's group: %s", error.message)  # out already
+        self._forbidden.add(chat)
+        log.info(
+            "erased group %s: %d messages deleted, %d not (too old), %d members removed, %d not",
+            chat,
+            deleted,
+            kept,
+            removed,
+            refused,
+        )
         return None
