@@ -29,6 +29,7 @@ from bot.core.clock import SystemClock
 from bot.core.context import Services
 from bot.core.export import FORMATS, export_case
 from bot.i18n import Catalogs, using
+from bot.paths import write_private
 from bot.settings import ConfigError, Settings, load_settings
 from bot.storage.db import (
     UPGRADE_COMMAND,
@@ -363,7 +364,9 @@ async def _export(settings: Settings, ref: str, fmt: str, output: Path, upgrade_
             file = await export_case(repo, services, case, fmt, now, None)
             await audit.record(repo, at=now, action="export", case_id=case.id, case_ref=case.ref)
             try:
-                await asyncio.to_thread(output.write_bytes, file.data)
+                await asyncio.to_thread(write_private, output, file.data)
+            except FileExistsError:
+                raise Refused(f"{output} exists already: choose another name or remove it first") from None
             except OSError as error:
                 raise Refused(f"cannot write {output}: {error.strerror or error}") from None
         return f"case {case.ref} exported as {fmt} to {output} ({len(file.data)} bytes)"

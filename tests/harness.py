@@ -42,7 +42,6 @@ class RecordingConsole(ConsoleAdapter):
         self.messages.append(Msg(room_id or "?", text, effect.mentions, event_id))
         return event_id
 
-
     async def do_send_file(self, room_id: str | None, effect: SendFile, txn_id: str) -> str | None:
         self.files.append((room_id or "?", effect))
         return None

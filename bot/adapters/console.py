@@ -35,6 +35,7 @@ from bot.domain.events import (
     SendMessage,
     TextMessage,
 )
+from bot.paths import write_private
 
 NETWORK = Network("console", re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}"), "bob")
 _LINE = re.compile(r"^(?P<user>[A-Za-z][A-Za-z0-9_.-]{0,63})(?:@(?P<room>\S+))?:\s?(?P<text>.*)$", re.DOTALL)
@@ -117,14 +118,17 @@ class ConsoleAdapter(EffectDispatch):
 
     async def do_send_file(self, room_id: str | None, effect: SendFile, txn_id: str) -> str | None:
         """Write the file into files_dir (never over an earlier one) and say where it is."""
-        self._files_dir.mkdir(parents=True, exist_ok=True)
+        self._files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = Path(effect.name).name or "file"
         stem, dot, suffix = name.partition(".")
-        path, n = self._files_dir / name, 1
-        while path.exists():
-            n += 1
-            path = self._files_dir / f"{stem}-{n}{dot}{suffix}"
-        path.write_bytes(base64.b64decode(effect.data))
+        data, path, n = base64.b64decode(effect.data), self._files_dir / name, 1
+        while True:
+            try:
+                write_private(path, data)
+                break
+            except FileExistsError:
+                n += 1
+                path = self._files_dir / f"{stem}-{n}{dot}{suffix}"
         caption = f" — {effect.caption}" if effect.caption else ""
         self._print(room_id or "?", f"* file {path}{caption}")
         return None

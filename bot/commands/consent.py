@@ -55,7 +55,7 @@ def commands() -> list[Command]:
                 "Scopes: team (share the case with professionals of an organisation other than the case "
                 "managers'), carers (share it with carers), reminders (send reminders to the person). "
                 "Without a recorded consent, inviting a carer or someone from another organisation is "
-                "refused, and nobody else can set reminders for the person."
+                "refused, and only the person can set reminders for themselves."
             ),
         ),
         Command(

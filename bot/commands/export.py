@@ -15,7 +15,7 @@ from bot.i18n import N_, _
 
 def _no_direct_chat() -> str:
     return _(
-        "An export goes only to our direct chat, and I do not know one with you yet. Open a direct chat "
+        "An export goes only to our direct chat, and we have no direct chat yet. Open a direct chat "
         "with me (on Telegram: a private chat, then /start), write !help there, then ask again here."
     )
 

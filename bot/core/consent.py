@@ -250,7 +250,12 @@ def _announcement(scope: ConsentScope, give: bool, how: str | None, recorder: st
         if scope is ConsentScope.REMINDERS:
             lines.append(_("Reminders may be sent to the person from now on."))
         else:
-            lines.append(_("Invitations it covers are possible from now on; nobody is invited again by it."))
+            lines.append(
+                _(
+                    "Invitations that need this consent are possible from now on. Nobody removed earlier is "
+                    "invited back by it: invite them again with !invite if they should return."
+                )
+            )
         return "\n".join(lines)
     if scope is ConsentScope.REMINDERS:
         lines.append(
@@ -282,7 +287,7 @@ def _announcement(scope: ConsentScope, give: bool, how: str | None, recorder: st
             )
         )
     else:
-        lines.append(_("Nobody in the team was covered by it; nobody was removed."))
+        lines.append(_("No member of the team depended on this consent; nobody was removed."))
     for name in done.kept:
         lines.append(
             _(

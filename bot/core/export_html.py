@@ -164,6 +164,7 @@ def summary(rows: CaseRows, now: datetime) -> str:
         (_("Consent"), consents),
     ]
     body = "".join(f"<h2>{escape(heading)}</h2>{content}" for heading, content in sections)
+    footer = _("Exported on {when} by caseroom.", when=fmt_datetime(now))
     return (
         f'<!DOCTYPE html>\n<html lang="{escape(language)}" dir="{direction}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -171,6 +172,6 @@ def summary(rows: CaseRows, now: datetime) -> str:
         f"<h1>{escape(title)}</h1>"
         f"<p>{'<br>'.join(escape(fact) for fact in facts)}</p>"
         f"{body}"
-        f'<p class="muted">{escape(_("Exported on {when} by caseroom.", when=fmt_datetime(now)))}</p>'
+        f'<p class="muted">{escape(footer)}</p>'
         "</body></html>\n"
     )

@@ -164,7 +164,7 @@ async def intruder(
         names = ", ".join(u.name for u in readers)
         if how == How.INVITED:
             first = _(
-                "{names}: {name} was invited to the room of case {ref} without my invitation; I withdrew the "
+                "{names}: {name} was invited to the room of case {ref}, but not by me; I withdrew the "
                 "invitation. Only the people I invite may be there.",
                 names=names,
                 name=user.name,
@@ -172,8 +172,8 @@ async def intruder(
             )
         elif how == How.JOINED:
             first = _(
-                "{names}: {name} joined the room of case {ref} without my invitation; I removed them. Only "
-                "the people I invite may be there.",
+                "{names}: {name} joined the room of case {ref} without an invitation from me; I removed "
+                "them. Only the people I invite may be there.",
                 names=names,
                 name=user.name,
                 ref=case.ref,
@@ -392,10 +392,14 @@ async def new_room(ctx: Ctx, ref: str | None) -> Case:
     case = room.require_case()
     if case.network != ctx.network:
         raise UserError(
-            _("Case {ref} is on {network}; write this there.", ref=case.ref, network=case.network)
+            _(
+                "Case {ref} is on {network}: give it a new room from {network}.",
+                ref=case.ref,
+                network=case.network,
+            )
         )
     if case.room_id is not None:
-        raise UserError(_("Case {ref} has its room already.", ref=case.ref))
+        raise UserError(_("Case {ref} already has its room.", ref=case.ref))
     pending = await ctx.repo.session.scalars(
         select(OutboxRow).where(OutboxRow.case_id == case.id, OutboxRow.sent_at.is_(None))
     )

@@ -233,8 +233,8 @@ async def _instead(
 
     def instead(readers: list[User]) -> str:
         return _(
-            "{names}: for {person}, who has not agreed to receive reminders (so it goes to you instead): "
-            "{text}",
+            "{names}: a reminder for {person}, who has not agreed to receive reminders, comes to you "
+            "instead: {text}",
             names=", ".join(u.name for u in readers),
             person=", ".join(u.name for u in withheld),
             text=message(),

@@ -273,9 +273,9 @@ async def test_withdrawing_reminders_cancels_those_to_the_person_and_redirects_f
     assert [m.text for m in await h.advance(timedelta(hours=1))] == ["carol: Reminder: buy bread"]
     fired = await h.advance(timedelta(hours=1))
     assert [m.text for m in fired] == [
-        "alice: for dora, who has not agreed to receive reminders (so it goes to you instead): Follow-up on "
-        "plan item #1 “Physiotherapy exercises”: planned, Tue, Nov 24, 2026, 9:00 AM. Update it with "
-        "!plan done 1 or !log #1 <what was done>."
+        "alice: a reminder for dora, who has not agreed to receive reminders, comes to you instead: "
+        "Follow-up on plan item #1 “Physiotherapy exercises”: planned, Tue, Nov 24, 2026, 9:00 AM. "
+        "Update it with !plan done 1 or !log #1 <what was done>."
     ]
     assert [m.mentions for m in fired] == [("alice",)]
     # Her own reminder stays hers.

@@ -341,6 +341,10 @@ async def test_the_command_line_writes_the_file_and_refuses_an_unknown_case(
     result = await asyncio.to_thread(runner.invoke, main, args)
     assert result.exit_code == 0, result.output
     assert "Insulin injections" in output.read_text(encoding="utf-8")
+    assert output.stat().st_mode & 0o777 == 0o600  # personal data: readable by its owner only
+    # An existing file is never overwritten.
+    result = await asyncio.to_thread(runner.invoke, main, args)
+    assert result.exit_code == 1 and "exists already" in result.output
     missing = tmp_path / "none.json"
     args = ["export", "--db", harness.db_url, "--case", "C-2026-9999", "--output", str(missing)]
     result = await asyncio.to_thread(runner.invoke, main, args)
@@ -348,7 +352,7 @@ async def test_the_command_line_writes_the_file_and_refuses_an_unknown_case(
     assert not missing.exists()
     async with harness.app.sessions() as session:
         entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "export")))
-    assert [(e.actor_id, e.case_ref, e.outcome) for e in entries] == [(None, ref, "ok")]
+    assert [(e.actor_id, e.case_ref, e.outcome) for e in entries] == [(None, ref, "ok")]  # the refusal: none
 
 
 async def test_the_console_writes_each_file_it_sends_and_prints_where(tmp_path: Path) -> None:

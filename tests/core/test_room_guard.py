@@ -203,7 +203,7 @@ async def test_a_case_that_lost_its_room_gets_a_new_one(harness: Harness) -> Non
     ref = await _case(harness)
     await harness.say("alice", "!invite zoe as case-manager", ref)
     await harness.say("zoe", "!help")  # zoe has a direct chat with the bot
-    assert "has its room already" in await harness.one("alice", f"!case room {ref}")
+    assert "already has its room" in await harness.one("alice", f"!case room {ref}")
     out = await harness.event(BotStanding("console", _id(), ref, False))
     assert {m.room for m in out} == {"dm:alice", "dm:zoe"}
     assert all(f"!case room {ref}" in m.text for m in out)
@@ -223,7 +223,7 @@ async def test_a_case_that_lost_its_room_gets_a_new_one(harness: Harness) -> Non
     welcomes = [m for m in out if m.text.startswith("Welcome,")]
     assert len(welcomes) == 6  # everyone joined the new room, and was greeted there
     assert "invited, not joined yet" not in await harness.one("alice", "!members", ref)
-    assert "has its room already" in await harness.one("alice", f"!case room {ref}")
+    assert "already has its room" in await harness.one("alice", f"!case room {ref}")
 
 
 async def test_a_new_room_is_refused_where_the_bot_cannot_create_rooms_or_the_case_is_closed(

@@ -151,7 +151,7 @@ async def test_only_the_bot_lets_people_in_and_changes_the_rooms_settings(team: 
         removed = await alice.answer(
             bot.user_id, room, f"{eve.user_id} joined the room", after=before, within=60
         )
-        assert "without my invitation; I removed them" in removed.body
+        assert "without an invitation from me; I removed them" in removed.body
         assert f"!invite {eve.user_id} as <role>" in removed.body
         withdrawn = await alice.answer(
             bot.user_id, room, f"{ivan.user_id} was invited", after=before, within=60

@@ -161,8 +161,10 @@ async def test_a_member_added_by_the_owner_is_removed_and_the_case_manager_told_
     await wait_until(lambda: fake.member_status(GROUP, EVE) == "left", "eve out of the group, not banned")
     assert sorted(fake.members(GROUP)) == [ALICE, BOB]
     # alice hears it in the group, addressed to her, and in her private chat: who, and who let her in.
-    room = str((await fake.wait_for_sent(GROUP, "without my invitation", after=in_group))["text"])
-    private = str((await fake.wait_for_sent(ALICE, "without my invitation", after=in_private))["text"])
+    room = str((await fake.wait_for_sent(GROUP, "without an invitation from me", after=in_group))["text"])
+    private = str(
+        (await fake.wait_for_sent(ALICE, "without an invitation from me", after=in_private))["text"]
+    )
     for text in (room, private):
         assert "eve" in text and ref in text and "I removed them" in text
         assert "alice let them in" in text
@@ -178,7 +180,7 @@ async def test_someone_who_joins_by_the_owners_link_is_removed(fake: FakeBotAPI,
     before = last(fake, GROUP)
     link = fake.create_link(GROUP, by=ALICE)
     assert fake.join_by_link(EVE, link)
-    told = str((await fake.wait_for_sent(GROUP, "without my invitation", after=before))["text"])
+    told = str((await fake.wait_for_sent(GROUP, "without an invitation from me", after=before))["text"])
     assert "eve" in told and "I do not know who let them in" in told
     await wait_until(lambda: EVE not in fake.members(GROUP), "eve removed")
 
@@ -194,7 +196,7 @@ async def test_a_join_request_the_owner_approved_while_the_bot_was_away_is_undon
     assert EVE in fake.members(GROUP)
     before = last(fake, GROUP)
     await live.start()
-    told = str((await fake.wait_for_sent(GROUP, "without my invitation", after=before))["text"])
+    told = str((await fake.wait_for_sent(GROUP, "without an invitation from me", after=before))["text"])
     assert "eve" in told and "alice let them in" in told
     await wait_until(lambda: EVE not in fake.members(GROUP), "eve removed")
     assert [c["user_id"] for c in fake.calls("banChatMember")] == [EVE]
