@@ -28,7 +28,7 @@ async def run_audit(ctx: Ctx, v: Values) -> None:
         n = DEFAULT
     if not 1 <= n <= MOST:
         raise UsageError(_("Say how many entries to show, from 1 to {most} (not {n}).", most=MOST, n=n))
-    entries = await audit.recent(ctx.repo, case.id, n)
+    entries = await audit.recent(ctx.repo, case.id, case.ref, n)
     if not entries:
         await ctx.reply(_("Nothing has been recorded for case {ref} yet.", ref=case.ref))
         return

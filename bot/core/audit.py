@@ -162,13 +162,17 @@ async def of_case(repo: Repo, case: Case, action: str, at: datetime, actor_id: i
     )
 
 
-async def recent(repo: Repo, case_id: int, limit: int) -> list[tuple[AuditEntry, User | None]]:
+async def recent(repo: Repo, case_id: int, case_ref: str, limit: int) -> list[tuple[AuditEntry, User | None]]:
     """A case's last `limit` entries, oldest first, each with its actor as the user is now (None: there
-    was no actor, or the user no longer exists)."""
+    was no actor, or the user no longer exists).
+
+    Numbers of erased rows can come back on SQLite (a new row takes the highest id + 1), so an entry is the
+    case's only when its reference matches too (references are never reused), and an actor is only the user
+    who holds that number now if that user existed when the entry was written."""
     entries = list(
         await repo.session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.case_id == case_id)
+            .where(AuditEntry.case_id == case_id, AuditEntry.case_ref == case_ref)
             .order_by(AuditEntry.id.desc())
             .limit(limit)
         )
@@ -176,7 +180,12 @@ async def recent(repo: Repo, case_id: int, limit: int) -> list[tuple[AuditEntry,
     entries.reverse()
     ids = {e.actor_id for e in entries if e.actor_id is not None}
     users = {u.id: u for u in await repo.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
-    return [(e, users.get(e.actor_id) if e.actor_id is not None else None) for e in entries]
+
+    def actor(entry: AuditEntry) -> User | None:
+        user = users.get(entry.actor_id) if entry.actor_id is not None else None
+        return user if user is not None and user.created_at <= entry.at else None
+
+    return [(e, actor(e)) for e in entries]
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,9 @@ async def user_rows(repo: Repo, user: User) -> UserRows:
     messages = [row for row in inbox if _sent_by(row, user.handle)]
     audit = (
         await session.scalars(
-            select(AuditEntry).where(AuditEntry.actor_id == user.id).order_by(AuditEntry.id)
+            select(AuditEntry)
+            .where(AuditEntry.actor_id == user.id, AuditEntry.at >= user.created_at)
+            .order_by(AuditEntry.id)
         )
     ).all()
     return UserRows(

@@ -475,6 +475,36 @@ async def test_audit_names_people_as_they_are_now(harness: Harness) -> None:
     assert lines[2].endswith("· someone · plan · done"), lines
 
 
+async def test_audit_never_shows_an_erased_case_or_person_whose_numbers_came_back(harness: Harness) -> None:
+    """On SQLite a new row can take the number of an erased one: the entries of the erased case (another
+    reference) are not this case's, and an entry written before a user existed is not theirs."""
+    h = harness
+    ref = await h.open_case()
+    case = await case_row(h, ref)
+    alice = await user_id(h, "alice")
+    async with h.app.sessions.begin() as session:
+        for action in ("plan add", "case.erased"):
+            await audit.record(
+                Repo(session),
+                at=h.clock.now(),
+                action=action,
+                actor_id=alice,
+                case_id=case.id,
+                case_ref="C-2025-0042",
+            )
+        await audit.record(
+            Repo(session),
+            at=h.clock.now() - timedelta(days=400),
+            action="members",
+            actor_id=alice,
+            case_id=case.id,
+            case_ref=ref,
+        )
+    shown = await h.one("alice", "!audit 200", ref)
+    assert "case.erased" not in shown and "plan add" not in shown
+    assert "· someone · members · done" in shown and "· alice · members" not in shown
+
+
 async def test_audit_is_for_case_managers_only_open_or_closed(harness: Harness) -> None:
     h = harness
     ref = await h.open_case()
