@@ -6,11 +6,11 @@ from datetime import datetime
 
 from bot.commands.grammar import Kind, Param, Values
 from bot.commands.registry import Command
-from bot.core import args, cases, consent, plan
+from bot.core import args, consent, plan
 from bot.core.context import Ctx, UserError
-from bot.core.log import log_entry
+from bot.core.log import entry_text, log_entry
 from bot.core.permissions import ACTORS, ALL, ANY_STATE, CM, TEAM, Permission
-from bot.core.render import Owners, describe_interval, domain_name, item_line, render_plan, status_name
+from bot.core.render import Owners, domain_name, item_line, render_plan, status_name
 from bot.domain.model import EntryKind, Interval, ItemStatus, Role
 from bot.i18n import N_, _, fmt_datetime, ngettext
 from bot.storage.models import ActionEntry, Need, PlanItem
@@ -223,42 +223,6 @@ async def run_log_fix(ctx: Ctx, v: Values) -> None:
     )
 
 
-def _value(field: str | None, value: object) -> str:
-    if value is None:
-        return _("none")
-    if field == "due" and isinstance(value, str):
-        return fmt_datetime(datetime.fromisoformat(value))
-    if field == "every" and isinstance(value, str):
-        return describe_interval(Interval.decode(value))
-    return str(value)
-
-
-def _entry_text(entry: ActionEntry, numbers: dict[int, int]) -> str:
-    if entry.kind == EntryKind.STATUS and entry.item_id is None and entry.detail == cases.REOPENED:
-        return _("case reopened: {reason}", reason=entry.text)
-    if entry.kind == EntryKind.STATUS and entry.detail:
-        what = _("set to {status}", status=status_name(entry.detail))
-        return f"{what}: {entry.text}" if entry.text else what
-    if entry.kind == EntryKind.ACK:
-        return _("acknowledged reminder {n}", n=entry.detail)
-    if entry.kind == EntryKind.REVIEW:
-        what = _("review done")
-        return f"{what}: {entry.text}" if entry.text else what
-    if entry.kind == EntryKind.EDIT:
-        change = entry.change or {}
-        return _(
-            "changed {field}: {before} → {after}",
-            field=entry.detail,
-            before=_value(entry.detail, change.get("before")),
-            after=_value(entry.detail, change.get("after")),
-        )
-    if entry.kind == EntryKind.CORRECTION:
-        return _(
-            "correction of entry {n}: {text}", n=numbers.get(entry.corrects_id or 0, "?"), text=entry.text
-        )
-    return entry.text
-
-
 async def run_history(ctx: Ctx, v: Values) -> None:
     case = ctx.require_case()
     number = v.opt("item", int)
@@ -280,7 +244,7 @@ async def run_history(ctx: Ctx, v: Values) -> None:
     for entry, author in entries:
         about = f" · #{items[entry.item_id]}" if entry.item_id in items else ""
         line = f"{entry.number}. {fmt_datetime(entry.created_at)} · {author.name}{about} · "
-        line += _entry_text(entry, numbers)
+        line += entry_text(entry, numbers)
         if entry.id in corrections:
             line += " " + _(
                 "(corrected by entry {numbers})", numbers=", ".join(str(n) for n in corrections[entry.id])

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from bot.core import audit, consent
 from bot.core.context import Ctx, Forbidden, Speaker, UserError
-from bot.core.log import log_entry
+from bot.core.log import REOPENED, log_entry
 from bot.core.permissions import Permission, refusal
 from bot.core.render import role_name
 from bot.domain.events import CreateCaseRoom, GuardRoom, Invite, Kick, LinkRoom, Target
@@ -434,10 +434,6 @@ async def reopen(ctx: Ctx, reason: str) -> None:
             reason=reason,
         ),
     )
-
-
-# The detail of the log entry of a case reopened (a status entry without a plan item).
-REOPENED = "reopened"
 
 
 async def in_case(ctx: Ctx, ref: str | None, name: str, permission: Permission) -> Ctx:

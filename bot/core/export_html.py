@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
 
-from bot.core.fhir import SCOPE_NAMES, entry_text, kind_name, reminder_payload
+from bot.core.fhir import SCOPE_NAMES, kind_name, reminder_payload
+from bot.core.log import entry_text
 from bot.core.reminders import describe_target, is_personal
 from bot.core.render import describe_interval, domain_name, role_name, status_name
 from bot.domain.model import CaseStatus, Interval

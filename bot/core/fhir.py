@@ -17,12 +17,13 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
+from bot.core.log import entry_text
 from bot.core.reminders import is_personal
 from bot.core.render import describe_interval, domain_name, role_name, status_name
 from bot.domain.model import CaseStatus, EntryKind, Interval, ItemStatus, Role, TargetKind
-from bot.i18n import N_, _, fmt_datetime, ngettext
+from bot.i18n import N_, _, ngettext
 from bot.storage.exports import CaseRows
-from bot.storage.models import ActionEntry, Member, User
+from bot.storage.models import Member, User
 
 Json = dict[str, Any]
 
@@ -44,9 +45,6 @@ ENTRY_KINDS: dict[str, str] = {
     EntryKind.EDIT: N_("edit"),
     EntryKind.CORRECTION: N_("correction"),
 }
-ITEM_STATUSES = frozenset(status.value for status in ItemStatus)
-# The detail of the status entry that records a closed case's reopening (bot/core/cases.py).
-REOPENED = "reopened"
 # Terminologies of FHIR R4/R4B (checked against hl7.org/fhir/R4B): Consent.category binds (extensibly) to
 # the "Consent Category Codes" value set, which holds LOINC 59284-0 "Patient Consent" (no display here:
 # LOINC's own name for it changed over versions, and a wrong display fails validation); Condition.category
@@ -453,46 +451,9 @@ def reminder_payload(text: str | None, personal: bool) -> str:
     return text or _("reminder")
 
 
-def _value(field: str | None, value: Any) -> str:
-    if value is None:
-        return _("none")
-    if field == "due" and isinstance(value, str):
-        return fmt_datetime(datetime.fromisoformat(value))
-    if field == "every" and isinstance(value, str):
-        return describe_interval(Interval.decode(value))
-    return str(value)
-
-
 def kind_name(kind: str) -> str:
     """An action log entry's kind, in words (a kind this module does not know yet, as it is stored)."""
     return _(ENTRY_KINDS[kind]) if kind in ENTRY_KINDS else kind
-
-
-def entry_text(entry: ActionEntry, numbers: dict[int, int]) -> str:
-    """An action log entry as !history words it (the same messages, so the same translations)."""
-    if entry.kind == EntryKind.STATUS and entry.detail == REOPENED:
-        return _("case reopened: {reason}", reason=entry.text)
-    if entry.kind == EntryKind.STATUS and entry.detail in ITEM_STATUSES:
-        what = _("set to {status}", status=status_name(entry.detail))
-        return f"{what}: {entry.text}" if entry.text else what
-    if entry.kind == EntryKind.ACK:
-        return _("acknowledged reminder {n}", n=entry.detail)
-    if entry.kind == EntryKind.REVIEW:
-        what = _("review done")
-        return f"{what}: {entry.text}" if entry.text else what
-    if entry.kind == EntryKind.EDIT:
-        change = entry.change or {}
-        return _(
-            "changed {field}: {before} → {after}",
-            field=entry.detail,
-            before=_value(entry.detail, change.get("before")),
-            after=_value(entry.detail, change.get("after")),
-        )
-    if entry.kind == EntryKind.CORRECTION:
-        return _(
-            "correction of entry {n}: {text}", n=numbers.get(entry.corrects_id or 0, "?"), text=entry.text
-        )
-    return entry.text
 
 
 def _clean(value: Any) -> Any:

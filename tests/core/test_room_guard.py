@@ -107,9 +107,17 @@ async def test_a_stranger_who_joined_is_removed_and_the_case_managers_are_told(h
     await harness.say("zoe", "!lang fr")  # zoe reads French: her notices are her own
     out = await harness.event(MemberJoined("console", _id(), ref, "mallory"))
     assert "* mallory removed from the room" in _printed(harness)
-    room, direct = _told(out, ref, "joined the room of case")
+    room, direct = _told(out, ref, "mallory")
     assert sorted(m.mentions for m in room) == [("alice",), ("zoe",)]
-    assert all("I do not know who let them in." in m.text for m in room)
+    # Each in their language: alice in English, zoe in French.
+    english = "mallory joined the room of case"
+    french = "mallory est entré·e dans le salon de la situation"
+    for message in [*room, *direct]:
+        zoe = message.mentions == ("zoe",) or message.room == "dm:zoe"
+        assert (french if zoe else english) in message.text, message.text
+        assert (
+            "Je ne sais pas qui l’a fait entrer." if zoe else "I do not know who let them in."
+        ) in message.text
     assert sorted(m.room for m in direct) == ["dm:alice", "dm:zoe"]
     assert (await _actions(harness)).count("member.intruder_removed") == 1
     # A former member coming back by themselves is a stranger too.
