@@ -99,8 +99,20 @@ async def run_room(ctx: Ctx, v: Values) -> None:
     await guard.new_room(ctx, v.opt("case", str))
 
 
+# A case manager of the case, while it is closed: in its room, or from the direct chat, naming the case (on
+# Telegram a closed case's group is read-only, and a case manager who is not its administrator cannot write
+# there).
+REOPEN = Permission(roles=CM, states=frozenset({CaseStatus.CLOSED}))
+
+
 async def run_reopen(ctx: Ctx, v: Values) -> None:
-    await cases.reopen(ctx, v.of("reason", str))
+    ref = v.opt("case", str)
+    if ctx.case is None and ref is None:
+        raise UserError(_("Name the case to reopen: !case reopen <case> <reason>."))
+    room = await cases.in_case(ctx, ref, "case reopen", REOPEN)
+    await cases.reopen(room, v.of("reason", str))
+    if ctx.case is None:
+        await ctx.reply(_("Case {ref} is open again; I told its room.", ref=room.require_case().ref))
 
 
 async def run_start(ctx: Ctx, v: Values) -> None:
@@ -257,10 +269,13 @@ def commands() -> list[Command]:
         ),
         Command(
             "case reopen",
-            (Param(N_("reason"), Kind.TEXT, N_("reason for reopening")),),
+            (
+                Param(N_("case"), Kind.REF, N_("case reference"), optional=True),
+                Param(N_("reason"), Kind.TEXT, N_("reason for reopening")),
+            ),
             N_("Reopen a closed case: members can write in its room again."),
             run_reopen,
-            Permission(roles=CM, states=frozenset({CaseStatus.CLOSED})),
+            Permission(roles=REOPEN.roles, states=REOPEN.states, direct=Direct.EVERYONE),
         ),
         Command(
             "start",

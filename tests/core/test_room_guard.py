@@ -207,6 +207,20 @@ async def test_a_closed_case_room_is_read_only_until_reopened(harness: Harness) 
     assert "is for a closed case" in await harness.one("alice", "!case reopen again", ref)
 
 
+async def test_a_case_manager_can_reopen_from_the_direct_chat(harness: Harness) -> None:
+    """On Telegram a closed case's group is read-only for whoever is not its administrator."""
+    ref = await _case(harness)
+    await harness.say("alice", "!close moved to a care home", ref)
+    assert "Name the case" in await harness.one("alice", "!case reopen back home")
+    assert "cannot use !case reopen" in await harness.one("bob", f"!case reopen {ref} back home")
+    assert "You are not a member" in await harness.one("mallory", f"!case reopen {ref} back home")
+    out = await harness.say("alice", f"!case reopen {ref} back home")
+    assert [m.room for m in out] == [ref, "dm:alice"]
+    assert f"Case {ref} is open again: back home." in out[0].text
+    assert out[1].text == f"Case {ref} is open again; I told its room."
+    assert _printed(harness).count("* the room is writable") == 1
+
+
 async def test_a_case_that_lost_its_room_gets_a_new_one(harness: Harness) -> None:
     ref = await _case(harness)
     await harness.say("alice", "!invite zoe as case-manager", ref)
